@@ -1,0 +1,44 @@
+"""edgesched_env: the TapFinger edge-ML scheduling environment (PettingZoo + Gymnasium).
+
+Create it with :func:`parallel_env` (PettingZoo ParallelEnv, every cluster an agent), :func:`env`
+(AEC), ``pettingzoo.make("parallel", "edgesched/EdgeSched-v0")`` or, for one centralised
+controller, ``gymnasium.make("edgesched/EdgeSchedCentral-v0")``.
+"""
+
+from __future__ import annotations
+
+import gymnasium
+import pettingzoo
+
+from edgesched_env.config import ClusterSpec, EnvConfig, FixedTask, TaskType, WorkloadSpec
+from edgesched_env.parallel_env import ENV_VERSION, EdgeSchedParallelEnv, env, parallel_env
+from edgesched_env.presets import DEFAULT_PRESET, PRESETS, make_config, preset_names
+from edgesched_env.spaces import MaskedMultiDiscrete
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_PRESET",
+    "ENV_VERSION",
+    "PRESETS",
+    "ClusterSpec",
+    "EdgeSchedParallelEnv",
+    "EnvConfig",
+    "FixedTask",
+    "MaskedMultiDiscrete",
+    "TaskType",
+    "WorkloadSpec",
+    "env",
+    "make_config",
+    "parallel_env",
+    "preset_names",
+]
+
+PARALLEL_ID = "edgesched/EdgeSched-v0"
+CENTRAL_ID = "edgesched/EdgeSchedCentral-v0"
+
+if PARALLEL_ID not in pettingzoo.parallel_registry:
+    pettingzoo.register("parallel", PARALLEL_ID, entry_point="edgesched_env.parallel_env:parallel_env")
+    pettingzoo.register("aec", PARALLEL_ID, entry_point="edgesched_env.parallel_env:env")
+if CENTRAL_ID not in gymnasium.registry:
+    gymnasium.register(CENTRAL_ID, entry_point="edgesched_env.central_env:CentralEdgeSchedEnv")

@@ -1,0 +1,123 @@
+"""The single-agent Gymnasium view: one joint action for all clusters, global reward.
+
+``gymnasium.make("edgesched/EdgeSchedCentral-v0", preset=...)`` after ``import edgesched_env``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from edgesched_env.config import EnvConfig
+from edgesched_env.parallel_env import EdgeSchedParallelEnv
+from edgesched_env.presets import DEFAULT_PRESET
+from edgesched_env.spaces import MaskedMultiDiscrete
+
+__all__ = ["CentralEdgeSchedEnv"]
+
+
+class CentralEdgeSchedEnv(gym.Env):
+    """EdgeSchedCentral-v0: the parallel env seen by one centralised controller.
+
+    **Observation.** A ``Dict`` with the keys of the per-agent observation, each stacked over
+    agents (leading axis ``N``: ``clusters (N, N, 2R+4)``, ``pending (N, P, K+R+3)``, ...,
+    ``action_mask (N, sum(nvec))``).
+
+    **Action.** ``MaskedMultiDiscrete`` of the agents' ``nvec`` concatenated in agent order.
+    :meth:`action_masks` returns the flat mask (length ``N * sum(nvec)``) that sb3-contrib's
+    MaskablePPO asks for.
+
+    **Reward.** Always ``"global"``: ``-(tasks in the system)`` at each slot end, 0 in other
+    rounds; the undiscounted return is minus the episode's total JCT (slots).
+
+    **Termination / truncation.** As the parallel env; ``info["metrics"]`` at the end.
+
+    **Arguments.** As :class:`~edgesched_env.parallel_env.EdgeSchedParallelEnv`; ``reward`` is
+    fixed to ``"global"``.
+
+    **Version history.** v0: initial release.
+    """
+
+    metadata = {"render_modes": ["human", "ansi", "rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self, preset: str | EnvConfig = DEFAULT_PRESET, render_mode: str | None = None, **overrides: Any
+    ) -> None:
+        if overrides.get("reward", "global") != "global":
+            raise ValueError(f"the central view always uses reward='global', got {overrides['reward']!r}")
+        overrides["reward"] = "global"
+        self.par = EdgeSchedParallelEnv(preset, render_mode=render_mode, **overrides)
+        self.render_mode = render_mode
+        self.agents = list(self.par.possible_agents)
+        n = len(self.agents)
+        sub = self.par.builder.observation_space
+        self.observation_space = spaces.Dict(
+            {
+                k: spaces.Box(
+                    np.broadcast_to(box.low, (n, *box.shape)),
+                    np.broadcast_to(box.high, (n, *box.shape)),
+                    dtype=box.dtype,
+                )
+                for k, box in sub.spaces.items()
+            }
+        )
+        self._sub_nvec = self.par.builder.nvec
+        self.action_space = MaskedMultiDiscrete(np.tile(self._sub_nvec, n))
+        self._last_obs: dict[str, NDArray] | None = None
+
+    def _stack(self, obs: dict[str, dict[str, NDArray]]) -> dict[str, NDArray]:
+        return {k: np.stack([obs[a][k] for a in self.agents]) for k in self.observation_space.spaces}
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, NDArray], dict[str, Any]]:
+        """Start an episode (the seed fixes it whole)."""
+        super().reset(seed=seed)
+        obs, _ = self.par.reset(seed=seed, options=options)
+        self._last_obs = self._stack(obs)
+        return self._last_obs, {}
+
+    def step(self, action: Any) -> tuple[dict[str, NDArray], float, bool, bool, dict[str, Any]]:
+        """Apply the joint action (one round), return the global reward."""
+        a = np.asarray(action)
+        width = self._sub_nvec.shape[0]
+        if a.shape != (len(self.agents) * width,):
+            raise ValueError(f"joint action must have shape ({len(self.agents) * width},), got {a.shape}")
+        acts = {ag: a[i * width : (i + 1) * width] for i, ag in enumerate(self.agents)}
+        obs, rew, terms, truncs, infos = self.par.step(acts)
+        self._last_obs = self._stack(obs)
+        first = infos[self.agents[0]]
+        info: dict[str, Any] = {
+            "slot": first["slot"],
+            "slot_end": first["slot_end"],
+            "agents": infos,
+        }
+        if "metrics" in first:
+            info["metrics"] = first["metrics"]
+            info["truncated_by"] = first["truncated_by"]
+        return (
+            self._last_obs,
+            float(rew[self.agents[0]]),
+            bool(terms[self.agents[0]]),
+            bool(truncs[self.agents[0]]),
+            info,
+        )
+
+    def action_masks(self) -> NDArray[np.bool_]:
+        """Flat boolean mask over the joint action's components (MaskablePPO convention)."""
+        if self._last_obs is None:
+            raise RuntimeError("action_masks() called before reset()")
+        return self._last_obs["action_mask"].reshape(-1).astype(bool)
+
+    def render(self) -> Any:
+        """As the parallel env's ``render``."""
+        return self.par.render()
+
+    @property
+    def sim_view(self) -> Any:
+        """The read-only simulator view (see :class:`edgesched_env.sim.view.SimView`)."""
+        return self.par.view

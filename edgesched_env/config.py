@@ -1,0 +1,390 @@
+"""Typed, frozen, validated configuration of an edgesched environment.
+
+Every bad value raises ``ValueError`` naming the field, the value and what would be allowed.
+Configs are plain data: they hold no RNG and no mutable state, so they pickle and compare.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal
+
+from edgesched_env.workload.speed import SpeedModel
+
+__all__ = [
+    "ClusterSpec",
+    "EnvConfig",
+    "FixedTask",
+    "TaskType",
+    "WorkloadSpec",
+    "with_overrides",
+]
+
+Visibility = Literal["random-subset", "all"]
+RewardKind = Literal["local", "global"]
+ConflictRule = Literal["capacity", "random"]
+InfeasiblePolicy = Literal["clip", "noop"]
+Mode = Literal["single", "multi"]
+
+
+def _check_choice(owner: str, name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{owner}.{name} must be one of {allowed}, got {value!r}")
+
+
+def _check_int(owner: str, name: str, value: object, low: int, high: int | None = None) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
+    if ok and high is not None:
+        ok = value <= high  # type: ignore[operator]  # value is an int here
+    if not ok:
+        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{owner}.{name} must be an integer {rng}, got {value!r}")
+
+
+def _check_real(
+    owner: str, name: str, value: object, low: float, high: float = math.inf, *, open_low: bool = False
+) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        v = float(value)  # type: ignore[arg-type]  # checked above
+        ok = (v > low if open_low else v >= low) and v <= high
+    if not ok:
+        lo = "(" if open_low else "["
+        raise ValueError(f"{owner}.{name} must be a finite number in {lo}{low}, {high}], got {value!r}")
+
+
+@dataclass(frozen=True)
+class TaskType:
+    """One kind of ML training task.
+
+    Attributes:
+        name: identifier shown in observations' type one-hot order and in metrics.
+        min_request: minimum units per resource (one entry per resource of the env).
+        speed: the hidden speed model (see :mod:`edgesched_env.workload.speed`).
+        switch_penalty: factor on the progress of a slot in which the task's allocation differs
+            from its previous slot's (elastic resizes only; 1.0 = no penalty).
+    """
+
+    name: str
+    min_request: tuple[int, ...]
+    speed: SpeedModel
+    switch_penalty: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("TaskType.name must be a non-empty string")
+        object.__setattr__(self, "min_request", tuple(self.min_request))
+        if not self.min_request:
+            raise ValueError(f"TaskType({self.name}).min_request must not be empty")
+        for r, m in enumerate(self.min_request):
+            _check_int(f"TaskType({self.name})", f"min_request[{r}]", m, 0)
+        if all(m == 0 for m in self.min_request):
+            raise ValueError(
+                f"TaskType({self.name}).min_request must be positive for at least one resource, "
+                f"got {self.min_request}"
+            )
+        _check_real(f"TaskType({self.name})", "switch_penalty", self.switch_penalty, 0.0, 1.0, open_low=True)
+        if not hasattr(self.speed, "increment"):
+            raise ValueError(
+                f"TaskType({self.name}).speed must implement SpeedModel.increment, got {self.speed!r}"
+            )
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """One edge cluster (one agent).
+
+    Attributes:
+        capacity: units of each resource (one entry per resource of the env).
+        speed_factor: relative speed of the cluster's hardware (1.0 = reference GPU generation).
+    """
+
+    capacity: tuple[int, ...]
+    speed_factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "capacity", tuple(self.capacity))
+        if not self.capacity:
+            raise ValueError("ClusterSpec.capacity must not be empty")
+        for r, c in enumerate(self.capacity):
+            _check_int("ClusterSpec", f"capacity[{r}]", c, 1)
+        _check_real("ClusterSpec", "speed_factor", self.speed_factor, 0.0, open_low=True)
+
+
+@dataclass(frozen=True)
+class FixedTask:
+    """One task of an explicit (replayed or hand-written) workload.
+
+    Attributes:
+        arrival_slot: slot in which the task arrives (``>= 0``).
+        type_idx: index into ``WorkloadSpec.task_types``.
+        visible_to: indices of the clusters that see the task (non-empty).
+        work: relative amount of work (1.0 = the type's nominal work).
+    """
+
+    arrival_slot: int
+    type_idx: int
+    visible_to: tuple[int, ...]
+    work: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "visible_to", tuple(self.visible_to))
+        _check_int("FixedTask", "arrival_slot", self.arrival_slot, 0)
+        _check_int("FixedTask", "type_idx", self.type_idx, 0)
+        if not self.visible_to:
+            raise ValueError("FixedTask.visible_to must name at least one cluster")
+        if len(set(self.visible_to)) != len(self.visible_to):
+            raise ValueError(f"FixedTask.visible_to has duplicates: {self.visible_to}")
+        _check_real("FixedTask", "work", self.work, 0.0, open_low=True)
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    """What arrives: task types, their mix, the arrival process and the visibility rule.
+
+    Attributes:
+        task_types: the types; their order is the observation's type one-hot order.
+        type_probs: probability of each type per arrival (sums to 1).
+        arrival_rate: mean of the Poisson number of arrivals per slot.
+        num_tasks: tasks per episode (the last Poisson batch is cut to reach it exactly).
+        visibility: ``"random-subset"`` (k ~ U{1..N}, then a uniform k-subset) or ``"all"``.
+        fixed_tasks: an explicit workload replayed as given (then ``type_probs``,
+            ``arrival_rate`` and ``visibility`` are unused and ``num_tasks`` must match).
+    """
+
+    task_types: tuple[TaskType, ...]
+    type_probs: tuple[float, ...]
+    arrival_rate: float
+    num_tasks: int
+    visibility: Visibility = "random-subset"
+    fixed_tasks: tuple[FixedTask, ...] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "task_types", tuple(self.task_types))
+        object.__setattr__(self, "type_probs", tuple(float(p) for p in self.type_probs))
+        if not self.task_types:
+            raise ValueError("WorkloadSpec.task_types must not be empty")
+        names = [t.name for t in self.task_types]
+        if len(set(names)) != len(names):
+            raise ValueError(f"WorkloadSpec.task_types has duplicate names: {names}")
+        if len(self.type_probs) != len(self.task_types):
+            raise ValueError(
+                f"WorkloadSpec.type_probs has {len(self.type_probs)} entries, "
+                f"expected one per task type ({len(self.task_types)})"
+            )
+        for k, p in enumerate(self.type_probs):
+            _check_real("WorkloadSpec", f"type_probs[{k}]", p, 0.0, 1.0)
+        if abs(sum(self.type_probs) - 1.0) > 1e-9:
+            raise ValueError(f"WorkloadSpec.type_probs must sum to 1, got {sum(self.type_probs)!r}")
+        _check_real("WorkloadSpec", "arrival_rate", self.arrival_rate, 0.0, open_low=True)
+        _check_int("WorkloadSpec", "num_tasks", self.num_tasks, 1)
+        _check_choice("WorkloadSpec", "visibility", self.visibility, ("random-subset", "all"))
+        num_resources = {len(t.min_request) for t in self.task_types}
+        if len(num_resources) != 1:
+            raise ValueError(
+                f"WorkloadSpec.task_types disagree on the number of resources: {sorted(num_resources)}"
+            )
+        if self.fixed_tasks is not None:
+            object.__setattr__(self, "fixed_tasks", tuple(self.fixed_tasks))
+            if len(self.fixed_tasks) != self.num_tasks:
+                raise ValueError(
+                    f"WorkloadSpec.num_tasks={self.num_tasks} but fixed_tasks has "
+                    f"{len(self.fixed_tasks)} tasks"
+                )
+            last = -1
+            for i, task in enumerate(self.fixed_tasks):
+                if task.type_idx >= len(self.task_types):
+                    raise ValueError(
+                        f"WorkloadSpec.fixed_tasks[{i}].type_idx={task.type_idx} is out of range "
+                        f"[0, {len(self.task_types) - 1}]"
+                    )
+                if task.arrival_slot < last:
+                    raise ValueError(
+                        f"WorkloadSpec.fixed_tasks must be sorted by arrival_slot; task {i} arrives "
+                        f"at {task.arrival_slot} after a task at {last}"
+                    )
+                last = task.arrival_slot
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """The whole environment configuration.
+
+    Attributes:
+        clusters: one spec per cluster (= agent), ``N`` of them.
+        workload: the arrival process and task types.
+        resource_names: names of the ``R`` resources (default ``("cpu", "gpu")``).
+        num_levels: allocation levels per resource, ``L_r`` (levels ``0 .. L_r - 1`` units;
+            ``L_r - 1`` is also the per-task maximum).
+        max_pending: pending slots per agent (``P``); further visible tasks wait in a FIFO queue.
+        reward: ``"local"`` (the paper's) or ``"global"``.
+        conflict_rule: ``"capacity"`` (most minimum-size copies fit; ties at random) or ``"random"``.
+        infeasible: ``"clip"`` (raise to the minimum, cap at free and maximum) or ``"noop"``.
+        mode: ``"single"`` (one placement per agent per decision round) or ``"multi"``
+            (one step = one slot, up to ``max_picks`` ordered picks per agent).
+        max_picks: picks per agent and slot in multi-task mode (``K``).
+        max_rounds_per_slot: rounds after which a slot ends anyway (``None``: ``N * P + 1``).
+        max_slots: truncation in slots (``None``: 100 x the expected episode length).
+        max_cycles: truncation in env steps (decision rounds), for PettingZoo's ``max_cycles``
+            convention (``None``: no limit).
+        progress_noise: ``x`` in the uniform factor ``[1 - x, 1 + x]`` on each increment.
+        time_scale_slots: divisor of every time feature of the observations (slots).
+    """
+
+    clusters: tuple[ClusterSpec, ...]
+    workload: WorkloadSpec
+    resource_names: tuple[str, ...] = ("cpu", "gpu")
+    num_levels: tuple[int, ...] = (17, 17)
+    max_pending: int = 10
+    reward: RewardKind = "local"
+    conflict_rule: ConflictRule = "capacity"
+    infeasible: InfeasiblePolicy = "clip"
+    mode: Mode = "single"
+    max_picks: int = 4
+    max_rounds_per_slot: int | None = None
+    max_slots: int | None = None
+    max_cycles: int | None = None
+    progress_noise: float = 0.0
+    time_scale_slots: float = 20.0
+    name: str = "custom"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "clusters", tuple(self.clusters))
+        object.__setattr__(self, "resource_names", tuple(self.resource_names))
+        object.__setattr__(self, "num_levels", tuple(self.num_levels))
+        if not self.clusters:
+            raise ValueError("EnvConfig.clusters must contain at least one cluster")
+        num_r = len(self.resource_names)
+        if num_r == 0 or len(set(self.resource_names)) != num_r:
+            raise ValueError(
+                f"EnvConfig.resource_names must be non-empty and unique, got {self.resource_names}"
+            )
+        if len(self.num_levels) != num_r:
+            raise ValueError(
+                f"EnvConfig.num_levels has {len(self.num_levels)} entries, expected one per "
+                f"resource {self.resource_names}"
+            )
+        for r, lv in enumerate(self.num_levels):
+            _check_int("EnvConfig", f"num_levels[{r}]", lv, 2)
+        for i, c in enumerate(self.clusters):
+            if len(c.capacity) != num_r:
+                raise ValueError(
+                    f"EnvConfig.clusters[{i}].capacity has {len(c.capacity)} entries, expected "
+                    f"one per resource {self.resource_names}"
+                )
+        for k, t in enumerate(self.workload.task_types):
+            if len(t.min_request) != num_r:
+                raise ValueError(
+                    f"EnvConfig.workload.task_types[{k}] ({t.name}).min_request has "
+                    f"{len(t.min_request)} entries, expected one per resource {self.resource_names}"
+                )
+            for r, m in enumerate(t.min_request):
+                if m > self.num_levels[r] - 1:
+                    raise ValueError(
+                        f"TaskType({t.name}).min_request[{r}]={m} exceeds the per-task maximum "
+                        f"{self.num_levels[r] - 1} of resource {self.resource_names[r]!r}"
+                    )
+            if not any(all(m <= cap for m, cap in zip(t.min_request, c.capacity)) for c in self.clusters):
+                raise ValueError(
+                    f"TaskType({t.name}).min_request={t.min_request} fits on no cluster: "
+                    "the episode could never end"
+                )
+        if self.workload.fixed_tasks is not None:
+            for i, task in enumerate(self.workload.fixed_tasks):
+                bad = [c for c in task.visible_to if not 0 <= c < len(self.clusters)]
+                if bad:
+                    raise ValueError(
+                        f"EnvConfig.workload.fixed_tasks[{i}].visible_to names clusters {bad}, "
+                        f"valid are 0..{len(self.clusters) - 1}"
+                    )
+        _check_int("EnvConfig", "max_pending", self.max_pending, 1)
+        _check_choice("EnvConfig", "reward", self.reward, ("local", "global"))
+        _check_choice("EnvConfig", "conflict_rule", self.conflict_rule, ("capacity", "random"))
+        _check_choice("EnvConfig", "infeasible", self.infeasible, ("clip", "noop"))
+        _check_choice("EnvConfig", "mode", self.mode, ("single", "multi"))
+        _check_int("EnvConfig", "max_picks", self.max_picks, 1)
+        if self.max_rounds_per_slot is not None:
+            _check_int("EnvConfig", "max_rounds_per_slot", self.max_rounds_per_slot, 1)
+        if self.max_slots is not None:
+            _check_int("EnvConfig", "max_slots", self.max_slots, 1)
+        if self.max_cycles is not None:
+            _check_int("EnvConfig", "max_cycles", self.max_cycles, 1)
+        _check_real("EnvConfig", "progress_noise", self.progress_noise, 0.0, 1.0, open_low=False)
+        if self.progress_noise >= 1.0:
+            raise ValueError(f"EnvConfig.progress_noise must be < 1, got {self.progress_noise!r}")
+        _check_real("EnvConfig", "time_scale_slots", self.time_scale_slots, 0.0, open_low=True)
+
+    # ----------------------------------------------------------------------------- derived sizes
+    @property
+    def num_clusters(self) -> int:
+        """``N``, the number of clusters (agents)."""
+        return len(self.clusters)
+
+    @property
+    def num_resources(self) -> int:
+        """``R``, the number of resource types."""
+        return len(self.resource_names)
+
+    @property
+    def num_types(self) -> int:
+        """``K``, the number of task types."""
+        return len(self.workload.task_types)
+
+    @property
+    def rounds_limit(self) -> int:
+        """Rounds after which a slot ends even if tasks were placed."""
+        if self.max_rounds_per_slot is not None:
+            return self.max_rounds_per_slot
+        return self.num_clusters * self.max_pending + 1
+
+    @property
+    def slots_limit(self) -> int:
+        """Truncation horizon in slots."""
+        if self.max_slots is not None:
+            return self.max_slots
+        expected = math.ceil(self.workload.num_tasks / self.workload.arrival_rate)
+        if self.workload.fixed_tasks is not None:
+            expected = self.workload.fixed_tasks[-1].arrival_slot + 1
+        return 100 * max(expected, 10)
+
+    @property
+    def max_running(self) -> int:
+        """Upper bound on tasks running at once on one cluster (padding of running-task arrays).
+
+        A running task holds at least its minimum, so at most ``min_r cap_r // m_r`` tasks of the
+        smallest type fit; the bound is exact, so no running task is ever cut from an observation.
+        """
+        best = 1
+        for c in self.clusters:
+            for t in self.workload.task_types:
+                fit = min(cap // m for cap, m in zip(c.capacity, t.min_request) if m > 0)
+                best = max(best, fit)
+        return best
+
+
+_WORKLOAD_FIELDS = {f.name for f in fields(WorkloadSpec)}
+_ENV_FIELDS = {f.name for f in fields(EnvConfig)} - {"workload"}
+
+
+def with_overrides(config: EnvConfig, **overrides: Any) -> EnvConfig:
+    """Return ``config`` with flat keyword overrides applied.
+
+    Keys of :class:`WorkloadSpec` (``arrival_rate``, ``num_tasks``, ``visibility``, ...) and of
+    :class:`EnvConfig` (``reward``, ``max_pending``, ...) may be mixed; ``capacities`` (a list of
+    per-cluster capacity tuples) replaces the clusters. Unknown keys raise ``ValueError`` listing
+    the valid ones.
+    """
+    workload_kw = {k: v for k, v in overrides.items() if k in _WORKLOAD_FIELDS}
+    env_kw = {k: v for k, v in overrides.items() if k in _ENV_FIELDS}
+    capacities = overrides.get("capacities")
+    unknown = set(overrides) - _WORKLOAD_FIELDS - _ENV_FIELDS - {"capacities"}
+    if unknown:
+        valid = sorted(_WORKLOAD_FIELDS | _ENV_FIELDS | {"capacities"})
+        raise ValueError(f"unknown config option(s) {sorted(unknown)}; valid options are {valid}")
+    if capacities is not None:
+        if "clusters" in env_kw:
+            raise ValueError("give either 'clusters' or 'capacities', not both")
+        env_kw["clusters"] = tuple(ClusterSpec(tuple(int(u) for u in cap)) for cap in capacities)
+    workload = replace(config.workload, **workload_kw) if workload_kw else config.workload
+    return replace(config, workload=workload, **env_kw)

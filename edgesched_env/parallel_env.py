@@ -1,0 +1,353 @@
+"""The PettingZoo ParallelEnv: every edge cluster is an agent (and ``env()`` for the AEC API)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from numpy.typing import NDArray
+from pettingzoo import ParallelEnv
+from pettingzoo.utils import parallel_to_aec
+
+from edgesched_env.config import EnvConfig
+from edgesched_env.observation import ObservationBuilder
+from edgesched_env.presets import DEFAULT_PRESET, make_config
+from edgesched_env.sim.core import PickOutcome, Simulator
+from edgesched_env.sim.view import SimView
+
+__all__ = ["ENV_VERSION", "EdgeSchedParallelEnv", "env", "parallel_env"]
+
+ENV_VERSION = 0
+
+
+class EdgeSchedParallelEnv(ParallelEnv):
+    """EdgeSched-v0: task placement and resource allocation for ML training on edge clusters.
+
+    **Description.** A re-implementation of the TapFinger model (Li et al., INFOCOM 2023; the
+    semantics are SPEC.md sections 1-11). ML training tasks arrive over time (Poisson per slot)
+    and are visible to a random subset of the ``N`` edge clusters. In each decision round every
+    cluster may place one of its pending tasks on itself with an allocation of integer units of
+    each resource. Time is slotted: a slot ends after a round in which nothing was placed; then
+    rewards are computed, running tasks progress by their hidden speed model, finished tasks free
+    their units, time advances and new tasks arrive.
+
+    **Agents.** ``cluster_0 ... cluster_{N-1}``, all alive until the episode ends.
+
+    **Observation.** A flat ``Dict`` per agent, identical spaces, float32 features normalised by
+    capacities, ``max_pending``, ``max_running`` and ``time_scale_slots``; see
+    :mod:`edgesched_env.observation` for the table of keys, shapes and units. Contains
+    ``action_mask`` (flat, MaskablePPO convention) and ``alloc_mask`` ``(P, R, L)``.
+
+    **Action.** :class:`~edgesched_env.spaces.MaskedMultiDiscrete` ``[P + 1, L_1, ..., L_R]``: a
+    pending-slot index (``P`` = no-op) and the units of each resource. In multi-task mode (one step
+    = one slot) the vector repeats ``max_picks`` times: ordered picks applied position by
+    position. A well-formed infeasible action never raises: an all-zero allocation or an empty
+    slot is a no-op; with ``infeasible="clip"`` the units are raised to the task's minimum and
+    capped at ``min(free, max)``, and a task that still does not fit is a no-op; with
+    ``infeasible="noop"`` any infeasible allocation is a no-op. A malformed action (wrong shape,
+    non-integer, NaN, negative, out of range, missing agent) raises ``ValueError`` naming the
+    agent and the component. When agents pick the same task, one wins (``conflict_rule``
+    ``"capacity"``: the cluster that could host the most minimum-size copies, ties at random;
+    ``"random"``: uniform) and the others get ``infos[a]["conflict"] = True``.
+
+    **Reward.** 0 in rounds that do not end a slot. At a slot end, before progress and
+    completions: ``"local"``: ``-(running on i + occupied pending slots of i + queue of i)``;
+    ``"global"``: ``-(tasks in the system)`` for every agent. With discount 1 the global return is
+    minus the total JCT (slots) of the episode.
+
+    **Termination.** All ``num_tasks`` tasks have arrived and completed.
+    **Truncation.** ``max_slots`` slots (default 100 x the expected episode length) or
+    ``max_cycles`` steps; ``infos[a]["truncated_by"]`` says which.
+
+    **State.** ``state()``: a flat float32 global view for a centralised critic (all clusters,
+    the global pending pool with visibility, all running tasks); ``state_dict()`` by name.
+
+    **Infos.** Every step, per agent: ``slot`` (slot index of the round), ``round`` (round within
+    the slot), ``slot_end``, ``task`` (task id picked or -1), ``placed``, ``noop``,
+    ``empty_slot``, ``infeasible``, ``clipped``, ``conflict`` (lists, one per pick, in multi-task
+    mode); ``pending_task_ids`` (task id per pending slot, -1 empty, as the observation saw them
+    before this step's placements are reflected in the next observation). At the episode end
+    also ``metrics`` (SPEC.md section 10: ``mean_jct``, ``p50/p95/p99_jct``, ``makespan``,
+    ``mean_tasks_in_system``, ``utilization``, ``tasks_completed``, ``rounds``, ``conflicts``, ...).
+
+    **Choices not fixed by the paper.** The whole workload is drawn at ``reset(seed)`` from the env
+    RNG, so it depends on the seed only (never on the policy); conflict ties and noise use the
+    same RNG later. The action mask's slot part marks only tasks that fit now. Missing agents in
+    the action dict are an error, not a no-op.
+
+    **Arguments.** ``preset`` (name or :class:`EnvConfig`, default ``"tapfinger-synthetic"``),
+    ``render_mode`` (``"ansi"``, ``"rgb_array"``, ``"human"``) and any keyword override of the
+    config (``arrival_rate=4.0``, ``reward="global"``, ``visibility="all"``, ``mode="multi"``,
+    ``max_cycles=..``; see :func:`edgesched_env.config.with_overrides`).
+
+    **Example.**
+
+    >>> import edgesched_env
+    >>> env = edgesched_env.parallel_env(preset="tapfinger-synthetic", reward="global")
+    >>> obs, infos = env.reset(seed=0)
+    >>> actions = {a: env.action_space(a).sample(mask=obs[a]["action_mask"]) for a in env.agents}
+    >>> obs, rewards, terms, truncs, infos = env.step(actions)
+
+    **Version history.** v0: initial release (SPEC.md sections 1-11).
+    """
+
+    metadata = {
+        "name": "EdgeSched-v0",
+        "render_modes": ["human", "ansi", "rgb_array"],
+        "render_fps": 4,
+        "is_parallelizable": True,
+    }
+
+    def __init__(
+        self, preset: str | EnvConfig = DEFAULT_PRESET, render_mode: str | None = None, **overrides: Any
+    ) -> None:
+        self.config: EnvConfig = make_config(preset, **overrides)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}"
+            )
+        self.render_mode = render_mode
+        self.possible_agents = [f"cluster_{i}" for i in range(self.config.num_clusters)]
+        self.agents: list[str] = []
+        self.sim = Simulator(self.config)
+        self.view = SimView(self.sim)
+        self.builder = ObservationBuilder(self.config)
+        self._nvec = self.builder.nvec
+        self._comp_names = self._component_names()
+        self._np_random: np.random.Generator | None = None
+        self._np_random_seed: int | None = None
+        self._steps = 0
+        self._last_metrics: dict[str, Any] | None = None
+
+    # --------------------------------------------------------------------------------- spaces
+    @cache  # noqa: B019  # one cached space object per agent, as PettingZoo wants
+    def observation_space(self, agent: str) -> spaces.Dict:
+        return self.builder.observation_space
+
+    @cache  # noqa: B019  # see observation_space
+    def action_space(self, agent: str) -> spaces.MultiDiscrete:
+        return self.builder.action_space
+
+    @property
+    def state_space(self) -> spaces.Box:
+        """The flat global state space (see :mod:`edgesched_env.observation`)."""
+        return self.builder.state_space
+
+    def state(self) -> NDArray[np.float32]:
+        """The flat float32 global state for a centralised critic."""
+        return self.builder.state(self.sim)
+
+    def state_dict(self) -> dict[str, NDArray]:
+        """The global state's named pieces."""
+        return self.builder.state_dict(self.sim)
+
+    @property
+    def np_random(self) -> np.random.Generator:
+        """The env RNG (every random draw of the episode comes from it)."""
+        if self._np_random is None:
+            self._np_random, self._np_random_seed = seeding.np_random()
+        return self._np_random
+
+    # ---------------------------------------------------------------------------------- reset
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, dict[str, NDArray]], dict[str, dict[str, Any]]]:
+        """Start an episode; ``seed`` fixes the whole episode (workload, ties, noise)."""
+        if seed is not None:
+            self._np_random, self._np_random_seed = seeding.np_random(seed)
+        self.sim.reset(self.np_random)
+        self.agents = list(self.possible_agents)
+        self._steps = 0
+        self._last_metrics = None
+        obs = self.builder.per_agent(self.sim, self.agents)
+        pending = self.sim.pending
+        infos = {
+            a: {"slot": 0, "round": 0, "pending_task_ids": pending[i].copy()}
+            for i, a in enumerate(self.agents)
+        }
+        return obs, infos
+
+    # ----------------------------------------------------------------------------------- step
+    def step(
+        self, actions: dict[str, Any]
+    ) -> tuple[
+        dict[str, dict[str, NDArray]],
+        dict[str, float],
+        dict[str, bool],
+        dict[str, bool],
+        dict[str, dict[str, Any]],
+    ]:
+        """One decision round (single-task mode) or one slot (multi-task mode)."""
+        if not self.agents:
+            raise RuntimeError("step() called on a finished episode: call reset() first")
+        act = self._validate(actions)  # phase 1: parse and check the joint action
+        sim = self.sim
+        slot, rnd = sim.t, sim.round_in_slot
+        pending_before = sim.pending.copy()
+        if self.config.mode == "single":  # phase 2: placements of the round
+            out, slot_over = sim.play_round(act[:, 0], act[:, 1:])
+            outs = [out]
+        else:
+            k, width = self.config.max_picks, 1 + self.config.num_resources
+            picks = act.reshape(self.config.num_clusters, k, width)
+            outs = sim.play_multi(picks[:, :, 0], picks[:, :, 1:])
+            slot_over = True
+        if slot_over:  # phase 3: end of slot (rewards, progress, completions, arrivals)
+            local, glob = sim.end_slot()
+            rew = local if self.config.reward == "local" else np.full(len(self.agents), glob)
+        else:
+            rew = np.zeros(len(self.agents))
+        self._steps += 1
+        return self._emit(outs, rew, slot, rnd, slot_over, pending_before)  # phase 4
+
+    def _emit(
+        self,
+        outs: list[PickOutcome],
+        rew: NDArray[np.float64],
+        slot: int,
+        rnd: int,
+        slot_over: bool,
+        pending_before: NDArray[np.int64],
+    ) -> tuple[Any, Any, Any, Any, Any]:
+        sim = self.sim
+        agents = self.agents
+        terminated = sim.terminated
+        truncated_by = None
+        if not terminated:
+            if sim.truncated:
+                truncated_by = "max_slots"
+            elif self.config.max_cycles is not None and self._steps >= self.config.max_cycles:
+                truncated_by = "max_cycles"
+        obs = self.builder.per_agent(sim, agents)
+        rewards = {a: float(rew[i]) for i, a in enumerate(agents)}
+        terms = dict.fromkeys(agents, terminated)
+        truncs = dict.fromkeys(agents, truncated_by is not None)
+        infos = self._infos(outs, slot, rnd, slot_over, pending_before)
+        if terminated or truncated_by is not None:
+            metrics = sim.metrics()
+            self._last_metrics = metrics
+            for a in agents:
+                infos[a]["metrics"] = metrics
+                infos[a]["truncated_by"] = truncated_by
+            self.agents = []
+        if self.render_mode == "human":
+            self.render()
+        return obs, rewards, terms, truncs, infos
+
+    def _infos(
+        self,
+        outs: list[PickOutcome],
+        slot: int,
+        rnd: int,
+        slot_over: bool,
+        pending_before: NDArray[np.int64],
+    ) -> dict[str, dict[str, Any]]:
+        keys = ("task", "placed", "noop", "empty_slot", "infeasible", "clipped", "conflict")
+        if len(outs) == 1:
+            o = outs[0]
+            cols = [getattr(o, k).tolist() for k in keys]
+        else:
+            cols = [np.stack([getattr(o, k) for o in outs], axis=1).tolist() for k in keys]
+        infos = {}
+        for i, a in enumerate(self.agents):
+            info = {k: col[i] for k, col in zip(keys, cols)}
+            info["slot"] = slot
+            info["round"] = rnd
+            info["slot_end"] = slot_over
+            info["pending_task_ids"] = pending_before[i]
+            infos[a] = info
+        return infos
+
+    # ----------------------------------------------------------------------------- validation
+    def _component_names(self) -> list[str]:
+        one = ["slot", *self.config.resource_names]
+        if self.config.mode == "single":
+            return one
+        return [f"pick{k}.{c}" for k in range(self.config.max_picks) for c in one]
+
+    def _validate(self, actions: dict[str, Any]) -> NDArray[np.int64]:
+        """Stack the agents' actions into ``(N, len(nvec))`` int64, or raise a clear ValueError."""
+        if not isinstance(actions, dict):
+            raise ValueError(
+                f"actions must be a dict from agent name to action, got {type(actions).__name__}"
+            )
+        width = self._nvec.shape[0]
+        try:
+            rows = [actions[a] for a in self.agents]
+        except KeyError:
+            missing = [a for a in self.agents if a not in actions]
+            raise ValueError(f"missing action for agent(s) {missing}") from None
+        arr = np.asarray(rows) if all(isinstance(r, np.ndarray) for r in rows) else None
+        if arr is None or arr.shape != (len(rows), width) or arr.dtype.kind not in "iu":
+            arr = np.stack([self._check_one(a, actions[a]) for a in self.agents])
+        else:
+            arr = arr.astype(np.int64, copy=False)
+        bad = (arr < 0) | (arr >= self._nvec)
+        if bad.any():
+            i, c = (int(v) for v in np.argwhere(bad)[0])
+            raise ValueError(
+                f"action of {self.agents[i]}: component {c} ({self._comp_names[c]}) = {int(arr[i, c])} "
+                f"is out of range [0, {int(self._nvec[c]) - 1}]"
+            )
+        extra = set(actions) - set(self.agents)
+        if extra:
+            raise ValueError(f"actions given for unknown or finished agent(s) {sorted(extra)}")
+        return arr
+
+    def _check_one(self, agent: str, action: Any) -> NDArray[np.int64]:
+        width = self._nvec.shape[0]
+        try:
+            a = np.asarray(action)
+        except Exception as exc:  # ragged lists and the like
+            raise ValueError(f"action of {agent} is not an array of {width} integers: {exc}") from exc
+        if a.shape != (width,):
+            raise ValueError(
+                f"action of {agent} must have shape ({width},) (components {self._comp_names}), "
+                f"got shape {a.shape}"
+            )
+        if a.dtype.kind == "f":
+            nonint = ~np.isfinite(a) | (a != np.round(a))
+            if nonint.any():
+                c = int(np.flatnonzero(nonint)[0])
+                raise ValueError(
+                    f"action of {agent}: component {c} ({self._comp_names[c]}) = {a[c]!r} is not an integer"
+                )
+        elif a.dtype.kind not in "iub":
+            raise ValueError(f"action of {agent} must be integers, got dtype {a.dtype}")
+        return a.astype(np.int64)
+
+    # -------------------------------------------------------------------------------- render
+    def render(self) -> str | NDArray[np.uint8] | None:
+        """``"ansi"``: a text frame; ``"rgb_array"``: an RGB image; ``"human"``: prints ansi."""
+        from edgesched_env import render as _render
+
+        if self.render_mode is None:
+            return None
+        if self.render_mode == "rgb_array":
+            return _render.render_rgb(self.sim)
+        text = _render.render_ansi(self.sim)
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
+
+    def close(self) -> None:
+        """Release rendering resources (none are held between calls)."""
+
+    @property
+    def last_metrics(self) -> dict[str, Any] | None:
+        """Metrics of the last finished episode (``None`` while it runs)."""
+        return self._last_metrics
+
+
+def parallel_env(preset: str | EnvConfig = DEFAULT_PRESET, **kwargs: Any) -> EdgeSchedParallelEnv:
+    """Create the PettingZoo ParallelEnv (``edgesched/EdgeSched-v0``); see :class:`EdgeSchedParallelEnv`."""
+    return EdgeSchedParallelEnv(preset, **kwargs)
+
+
+def env(preset: str | EnvConfig = DEFAULT_PRESET, **kwargs: Any) -> Any:
+    """Create the AEC version (PettingZoo's ``parallel_to_aec`` of :func:`parallel_env`)."""
+    return parallel_to_aec(parallel_env(preset, **kwargs))

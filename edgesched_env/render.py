@@ -1,0 +1,84 @@
+"""Rendering: an ansi text frame and an RGB picture (matplotlib, imported lazily)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edgesched_env.sim.core import DONE, RUNNING
+
+if TYPE_CHECKING:
+    from edgesched_env.sim.core import Simulator
+
+__all__ = ["render_ansi", "render_rgb"]
+
+_BAR = 16
+
+
+def _bar(used: int, cap: int) -> str:
+    filled = round(_BAR * used / cap) if cap else 0
+    return "[" + "#" * filled + "." * (_BAR - filled) + "]"
+
+
+def render_ansi(sim: Simulator) -> str:
+    """One text frame: per cluster, a usage bar per resource, pending / queue / running counts and
+    the running tasks (``id:type@units``)."""
+    cfg = sim.config
+    names = [t.name for t in cfg.workload.task_types]
+    lines = [
+        f"slot {sim.t}  round {sim.round_in_slot}  arrived {sim.num_arrived}/{sim.num_tasks}  "
+        f"done {sim.num_completed}  in system {sim.in_system}"
+    ]
+    run = np.flatnonzero(sim.status == RUNNING)
+    for i in range(cfg.num_clusters):
+        bars = "  ".join(
+            f"{r} {_bar(int(sim.capacity[i, k] - sim.free[i, k]), int(sim.capacity[i, k]))} "
+            f"{int(sim.capacity[i, k] - sim.free[i, k]):>3}/{int(sim.capacity[i, k])}"
+            for k, r in enumerate(cfg.resource_names)
+        )
+        mine = run[sim.cluster[run] == i]
+        tasks = " ".join(
+            f"{t}:{names[sim.type_idx[t]]}@{','.join(str(int(u)) for u in sim.alloc[t])}" for t in mine
+        )
+        lines.append(
+            f"cluster_{i}: {bars}  pending {int(sim.pending_count[i])} queue {int(sim.queue_len[i])} "
+            f"running {int(sim.running_count[i])}"
+        )
+        if tasks:
+            lines.append(f"    running {tasks}")
+    return "\n".join(lines)
+
+
+def render_rgb(sim: Simulator) -> NDArray[np.uint8]:
+    """An ``(H, W, 3)`` uint8 picture: utilisation per resource over slots, and a task timeline
+    (one bar per placed task, from arrival (light) through placement to completion, by cluster)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 5), dpi=80)
+    canvas = FigureCanvasAgg(fig)
+    ax_u, ax_t = fig.subplots(2, 1)
+    if sim.hist_used:
+        used = np.stack(sim.hist_used).sum(axis=1) / sim.capacity.sum(axis=0)  # (S, R)
+        for k, name in enumerate(sim.config.resource_names):
+            ax_u.plot(used[:, k], label=name)
+    ax_u.set_ylim(0, 1.05)
+    ax_u.set_ylabel("utilisation")
+    ax_u.legend(loc="upper right", fontsize=7)
+    placed = np.flatnonzero(sim.placed_slot >= 0)
+    end = np.where(sim.status[placed] == DONE, sim.completion_slot[placed] + 1, sim.t + 1)
+    y = sim.cluster[placed] + (placed % 8) / 10.0
+    colors = [f"C{int(c) % 10}" for c in sim.cluster[placed]]
+    ax_t.hlines(y, sim.arrival_slot[placed], sim.placed_slot[placed], colors="0.8", lw=2)
+    ax_t.hlines(y, sim.placed_slot[placed], end, colors=colors, lw=2)
+    ax_t.set_xlabel("slot")
+    ax_t.set_ylabel("cluster")
+    ax_t.set_title(f"slot {sim.t}: {sim.num_completed}/{sim.num_tasks} done", fontsize=9)
+    fig.tight_layout()
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
