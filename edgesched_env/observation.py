@@ -47,7 +47,7 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from edgesched_env.config import EnvConfig
-from edgesched_env.sim.core import RUNNING, Simulator
+from edgesched_env.sim.core import Simulator
 from edgesched_env.spaces import MaskedMultiDiscrete
 
 __all__ = ["ObservationBuilder"]
@@ -82,6 +82,11 @@ class ObservationBuilder:
         self.f_cluster = 2 * self.r + 4
         self.f_pending = self.k + self.r + 3
         self.f_running = self.k + self.r + 1
+        self._max_level_int = self.levels - 1
+        self._uniform_levels = bool((self.levels == self.l_max).all())
+        self._eye_n = np.eye(self.n, dtype=_F32)
+        self._static_for: object = None
+        self._static_cache = np.zeros((1, self.k + self.r + 2), dtype=_F32)
 
     # ------------------------------------------------------------------------------- spaces
     @cached_property
@@ -133,89 +138,106 @@ class ObservationBuilder:
         return spaces.Box(0.0, np.inf, (size,), dtype=_F32)
 
     # ------------------------------------------------------------------------ batched pieces
+    def _static(self, sim: Simulator) -> NDArray[np.float32]:
+        """``(T + 1, K+R+2)`` per-task features that never change in an episode (cached per reset):
+        type one-hot, min request / max, 0 (waiting time, filled per call), clusters that see it
+        / N. Row ``T`` is all zeros, for padding (index -1)."""
+        if self._static_for is not sim.workload:
+            t_count = sim.num_tasks
+            out = np.zeros((t_count + 1, self.k + self.r + 2), dtype=_F32)
+            out[:t_count, : self.k] = self.eye_k[sim.type_idx]
+            out[:t_count, self.k : self.k + self.r] = sim.min_request / self.max_level
+            out[:t_count, self.k + self.r + 1] = sim.num_visible / self.n
+            self._static_cache = out
+            # arrival slot per task, padded with a value that gives waiting time 0 for row T
+            self._arrival_pad = np.append(sim.arrival_slot, 0).astype(np.float64)
+            self._delay_pad = np.vstack([sim.delay_slots, np.zeros((1, self.n), np.int64)]) / self.ts
+            self._min_pad = np.vstack([sim.min_request, np.full((1, self.r), 1 << 30, np.int64)])
+            self._static_for = sim.workload
+        return self._static_cache
+
     def _cluster_block(self, sim: Simulator) -> NDArray[np.float32]:
         """``(N, 2R+3)`` cluster features without the is-self flag."""
         out = np.empty((self.n, 2 * self.r + 3), dtype=_F32)
         out[:, : self.r] = sim.free / sim.capacity
         out[:, self.r : 2 * self.r] = self.cap_rel
-        out[:, 2 * self.r] = sim.pending_count / self.p
+        out[:, 2 * self.r] = (sim.pending >= 0).sum(axis=1) / self.p
         out[:, 2 * self.r + 1] = sim.queue_len / self.p
         out[:, 2 * self.r + 2] = sim.running_count / self.m
         return out
 
     def _task_features(self, sim: Simulator, tid: NDArray[np.int64]) -> NDArray[np.float32]:
-        """``(..., K+R+2)`` features of tasks ``tid`` (type, min request, waiting, visibility)."""
-        out = np.empty((*tid.shape, self.k + self.r + 2), dtype=_F32)
-        out[..., : self.k] = self.eye_k[sim.type_idx[tid]]
-        out[..., self.k : self.k + self.r] = sim.min_request[tid] / self.max_level
-        out[..., self.k + self.r] = (sim.t - sim.arrival_slot[tid]) / self.ts
-        out[..., self.k + self.r + 1] = sim.num_visible[tid] / self.n
+        """``(..., K+R+2)`` features of tasks ``tid`` (-1 = padding, all zeros)."""
+        static = self._static(sim)
+        out = static[tid]
+        wait = (sim.t - self._arrival_pad[tid]) / self.ts
+        wait[tid < 0] = 0.0
+        out[..., self.k + self.r] = wait
         return out
 
     def _running_block(self, sim: Simulator) -> tuple[NDArray[np.float32], NDArray[np.int8]]:
-        """``(N, M, K+R+1)`` running-task features and ``(N, M)`` mask, tasks in id order."""
+        """``(N, M, K+R+1)`` running-task features and ``(N, M)`` mask, in the cluster's stable
+        running-table order (a task keeps its row while it runs)."""
+        self._static(sim)
+        tid = sim.run_slots
+        valid = tid >= 0
         feats = np.zeros((self.n, self.m, self.f_running), dtype=_F32)
-        mask = np.zeros((self.n, self.m), dtype=np.int8)
-        run = np.flatnonzero(sim.status == RUNNING)
-        if run.shape[0]:
-            where = sim.cluster[run]
-            order = np.argsort(where, kind="stable")
-            run, where = run[order], where[order]
-            first = np.searchsorted(where, where, side="left")
-            rank = np.arange(run.shape[0]) - first
-            keep = rank < self.m  # only exceeded when an elastic scheduler preempts
-            run, where, rank = run[keep], where[keep], rank[keep]
-            row = np.empty((run.shape[0], self.f_running), dtype=_F32)
-            row[:, : self.k] = self.eye_k[sim.type_idx[run]]
-            row[:, self.k : self.k + self.r] = sim.alloc[run] / self.max_level
-            row[:, -1] = (sim.t - sim.placed_slot[run]) / self.ts
-            feats[where, rank] = row
-            mask[where, rank] = 1
-        return feats, mask
+        if valid.any():
+            ids = tid[valid]
+            row = np.empty((ids.shape[0], self.f_running), dtype=_F32)
+            row[:, : self.k] = self._static_cache[ids, : self.k]
+            row[:, self.k : self.k + self.r] = sim.alloc[ids] / self.max_level
+            row[:, -1] = (sim.t - sim.placed_slot[ids]) / self.ts
+            feats[valid] = row
+        return feats, valid.astype(np.int8)
 
     def masks(self, sim: Simulator) -> tuple[NDArray[np.int8], NDArray[np.int8]]:
         """``alloc_mask (N, P, R, L)`` and flat ``action_mask (N, sum(nvec))`` for every agent."""
+        self._static(sim)
         tid = sim.pending
-        valid = tid >= 0
-        m = sim.min_request[np.maximum(tid, 0)]  # (N, P, R)
-        upper = np.minimum(sim.free, self.max_level.astype(np.int64))[:, None, :]  # (N, 1, R)
-        fits = valid & (m <= upper).all(axis=2)  # (N, P)
+        m = self._min_pad[tid]  # (N, P, R); empty slots get an impossible minimum
+        upper = np.minimum(sim.free, self._max_level_int)[:, None, :]  # (N, 1, R)
+        fits = (m <= upper).all(axis=2)  # (N, P), False for empty slots
         lv = self.level_range
-        alloc = (lv >= m[..., None]) & (lv <= upper[..., None]) & fits[:, :, None, None]
-        action = np.zeros((self.n, int(self.slot_nvec.sum())), dtype=np.int8)
+        alloc = (lv >= m[..., None]) & (lv <= upper[..., None])
+        alloc &= fits[:, :, None, None]
+        action = np.empty((self.n, int(self.slot_nvec.sum())), dtype=np.int8)
         action[:, : self.p] = fits
         action[:, self.p] = 1
-        any_level = alloc.any(axis=1)  # (N, R, L)
+        # Union over placeable slots of the intervals [m_r, upper_r]: [min m_r, upper_r].
+        lowest = np.where(fits[..., None], m, 1 << 30).min(axis=1)  # (N, R)
         none = ~fits.any(axis=1)
-        for r in range(self.r):
-            off, size = int(self.res_offsets[r]), int(self.levels[r])
-            part = any_level[:, r, :size]
-            part[none, 0] = True
-            action[:, off : off + size] = part
+        lowest[none] = 0  # nothing placeable: only level 0 (upper >= 0 always)
+        any_level = (lv >= lowest[..., None]) & (lv <= upper[:, 0, :, None])
+        if none.any():
+            any_level[none, :, 1:] = False
+        if self._uniform_levels:
+            action[:, self.p + 1 :] = any_level.reshape(self.n, -1)
+        else:
+            for r in range(self.r):
+                off, size = int(self.res_offsets[r]), int(self.levels[r])
+                action[:, off : off + size] = any_level[:, r, :size]
         if self.picks > 1:
             action = np.tile(action, (1, self.picks))
-        return alloc.astype(np.int8), action
+        return alloc.view(np.int8), action
 
     # ------------------------------------------------------------------------- observations
     def batch(self, sim: Simulator) -> dict[str, NDArray]:
         """Every agent's observation as arrays with a leading agent axis ``N``."""
         base = self._cluster_block(sim)
-        clusters = np.zeros((self.n, self.n, self.f_cluster), dtype=_F32)
-        clusters[:, :, :-1] = base[None]
-        clusters[self.agent_idx, self.agent_idx, -1] = 1.0
+        clusters = np.empty((self.n, self.n, self.f_cluster), dtype=_F32)
+        clusters[:, :, :-1] = base
+        clusters[:, :, -1] = self._eye_n
         tid = sim.pending
-        valid = tid >= 0
-        safe = np.maximum(tid, 0)
         pending = np.empty((self.n, self.p, self.f_pending), dtype=_F32)
-        pending[..., :-1] = self._task_features(sim, safe)
-        pending[..., -1] = sim.delay_slots[safe, self.agent_idx[:, None]] / self.ts
-        pending *= valid[..., None]
+        pending[..., :-1] = self._task_features(sim, tid)
+        pending[..., -1] = self._delay_pad[tid, self.agent_idx[:, None]]
         running, running_mask = self._running_block(sim)
         alloc_mask, action_mask = self.masks(sim)
         return {
             "clusters": clusters,
             "pending": pending,
-            "pending_mask": valid.astype(np.int8),
+            "pending_mask": (tid >= 0).view(np.int8),
             "running": running,
             "running_mask": running_mask,
             "alloc_mask": alloc_mask,
@@ -225,8 +247,8 @@ class ObservationBuilder:
     def per_agent(self, sim: Simulator, agents: list[str]) -> dict[str, dict[str, NDArray]]:
         """``{agent: {key: array}}`` for ``agents`` (named ``cluster_i``, in index order)."""
         b = self.batch(sim)
-        keys = tuple(b)
-        return {a: {key: b[key][i] for key in keys} for i, a in enumerate(agents)}
+        items = tuple(b.items())
+        return {a: {key: arr[i] for key, arr in items} for i, a in enumerate(agents)}
 
     # --------------------------------------------------------------------------------- state
     def state_dict(self, sim: Simulator) -> dict[str, NDArray]:

@@ -67,9 +67,9 @@ def render_rgb(sim: Simulator) -> NDArray[np.uint8]:
         used = np.stack(sim.hist_used).sum(axis=1) / sim.capacity.sum(axis=0)  # (S, R)
         for k, name in enumerate(sim.config.resource_names):
             ax_u.plot(used[:, k], label=name)
+        ax_u.legend(loc="upper right", fontsize=7)
     ax_u.set_ylim(0, 1.05)
     ax_u.set_ylabel("utilisation")
-    ax_u.legend(loc="upper right", fontsize=7)
     placed = np.flatnonzero(sim.placed_slot >= 0)
     end = np.where(sim.status[placed] == DONE, sim.completion_slot[placed] + 1, sim.t + 1)
     y = sim.cluster[placed] + (placed % 8) / 10.0

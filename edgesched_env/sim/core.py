@@ -73,6 +73,7 @@ class Simulator:
         self.speed_models = [t.speed for t in types]
         self.switch_penalty = np.array([t.switch_penalty for t in types], dtype=np.float64)
         self.rounds_limit = config.rounds_limit
+        self.max_running = config.max_running
         self.slots_limit = config.slots_limit
         self._agent_idx = np.arange(n, dtype=np.int64)
         self.rng: np.random.Generator = np.random.default_rng(0)
@@ -107,6 +108,9 @@ class Simulator:
         self.in_queue = np.zeros((n, t_count), dtype=bool)
         self.queue_len = np.zeros(n, dtype=np.int64)
         self.running_count = np.zeros(n, dtype=np.int64)
+        # Running tasks per cluster in a fixed-size table (task id, -1 free): a task keeps its row
+        # while it runs, so observations list running tasks in a stable order.
+        self.run_slots = np.full((n, self.max_running), -1, dtype=np.int64)
         self.t = 0
         self.round_in_slot = 0
         self.total_rounds = 0
@@ -155,12 +159,24 @@ class Simulator:
             agents: ``(n,)`` agent indices (``arange(N)`` in single-task mode).
         """
         p = self.max_pending
-        active = slot_idx < p
-        task = np.where(active, self.pending[agents, np.minimum(slot_idx, p - 1)], -1)
-        empty = active & (task < 0)
-        zero = ~request.any(axis=1)
-        want = (task >= 0) & ~zero
-        m = self.min_request[np.maximum(task, 0)]
+        n = agents.shape[0]
+        task = self.pending[agents, np.minimum(slot_idx, p - 1)]
+        task[slot_idx >= p] = -1
+        empty = (slot_idx < p) & (task < 0)
+        want = (task >= 0) & request.any(axis=1)
+        if not want.any():  # fast path: every agent passes (the round that ends most slots)
+            none = np.zeros(n, dtype=bool)
+            return PickOutcome(
+                task=np.full(n, -1, dtype=np.int64),
+                placed=none,
+                noop=~none,
+                empty_slot=empty,
+                infeasible=none,
+                clipped=none,
+                conflict=none,
+                alloc=np.zeros((n, self.num_resources), dtype=np.int64),
+            )
+        m = self.min_request[task]  # rows of -1 tasks are never used (masked by want)
         upper = np.minimum(self.free[agents], self.max_level)
         fits = (m <= upper).all(axis=1)
         if self.config.infeasible == "clip":
@@ -170,16 +186,17 @@ class Simulator:
         else:
             alloc = request.copy()
             ok = want & fits & (request >= m).all(axis=1) & (request <= upper).all(axis=1)
-            clipped = np.zeros_like(ok)
+            clipped = np.zeros(n, dtype=bool)
         alloc[~ok] = 0
+        task[~want] = -1
         return PickOutcome(
-            task=np.where(want, task, -1),
+            task=task,
             placed=ok,
             noop=~want,
             empty_slot=empty,
             infeasible=want & ~ok,
             clipped=clipped,
-            conflict=np.zeros_like(ok),
+            conflict=np.zeros(n, dtype=bool),
             alloc=alloc,
         )
 
@@ -222,7 +239,7 @@ class Simulator:
         if won.shape[0] == 0:
             return
         tasks = out.task[won]
-        where = agents[won]
+        where = agents[won]  # distinct: an agent places at most one task per round / pick position
         alloc = out.alloc[won]
         self.status[tasks] = RUNNING
         self.cluster[tasks] = where
@@ -231,11 +248,18 @@ class Simulator:
         self.slots_run[tasks] = 0
         self.placed_slot[tasks] = self.t
         self.ready_slot[tasks] = self.t + self.delay_slots[tasks, where]
-        np.subtract.at(self.free, where, alloc)
-        np.add.at(self.running_count, where, 1)
-        self.pending[np.isin(self.pending, tasks)] = -1
-        self.queue_len -= self.in_queue[:, tasks].sum(axis=1)
-        self.in_queue[:, tasks] = False
+        self.free[where] -= alloc
+        self.running_count[where] += 1
+        pend = self.pending
+        for task, c in zip(tasks.tolist(), where.tolist()):
+            pend[pend == task] = -1
+            free_pos = np.flatnonzero(self.run_slots[c] < 0)
+            if free_pos.shape[0]:  # always, unless an elastic scheduler preempted tasks
+                self.run_slots[c, free_pos[0]] = task
+        queued = self.in_queue[:, tasks]
+        if queued.any():
+            self.queue_len -= queued.sum(axis=1)
+            self.in_queue[:, tasks] = False
 
     def play_round(self, slot_idx: NDArray[np.int64], request: NDArray[np.int64]) -> tuple[PickOutcome, bool]:
         """One single-task decision round for all agents.
@@ -340,6 +364,7 @@ class Simulator:
         self.completion_slot[done] = self.t
         np.add.at(self.free, where, self.alloc[done])
         np.subtract.at(self.running_count, where, 1)
+        self.run_slots[np.isin(self.run_slots, done)] = -1
         self.num_completed += int(done.shape[0])
 
     def _arrive(self) -> None:
