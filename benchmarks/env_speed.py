@@ -92,9 +92,8 @@ def main() -> None:
         )
         per_np = m["us_per_round"] / (n * 10)
         base = base or per_np
-        print(
-            f"{n:>4}{m['us_per_round']:>10.1f}{per_np:>10.2f}{per_np / base:>14.2f}{m['env_rounds_s']:>14,.0f}"
-        )
+        ratio = per_np / base
+        print(f"{n:>4}{m['us_per_round']:>10.1f}{per_np:>10.2f}{ratio:>14.2f}{m['env_rounds_s']:>14,.0f}")
 
 
 if __name__ == "__main__":

@@ -55,16 +55,15 @@ class CentralEdgeSchedEnv(gym.Env):
         self.agents = list(self.par.possible_agents)
         n = len(self.agents)
         sub = self.par.builder.observation_space
-        self.observation_space = spaces.Dict(
-            {
-                k: spaces.Box(
-                    np.broadcast_to(box.low, (n, *box.shape)),
-                    np.broadcast_to(box.high, (n, *box.shape)),
-                    dtype=box.dtype,
-                )
-                for k, box in sub.spaces.items()
-            }
-        )
+        stacked: dict[str, spaces.Space[Any]] = {}
+        for k, box in sub.spaces.items():
+            assert isinstance(box, spaces.Box)
+            stacked[k] = spaces.Box(
+                np.broadcast_to(box.low, (n, *box.shape)),
+                np.broadcast_to(box.high, (n, *box.shape)),
+                dtype=box.dtype.type,
+            )
+        self.observation_space: spaces.Dict = spaces.Dict(stacked)
         self._sub_nvec = self.par.builder.nvec
         self.action_space = MaskedMultiDiscrete(np.tile(self._sub_nvec, n))
         self._last_obs: dict[str, NDArray] | None = None

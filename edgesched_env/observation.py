@@ -197,7 +197,7 @@ class ObservationBuilder:
         tid = sim.pending
         m = self._min_pad[tid]  # (N, P, R); empty slots get an impossible minimum
         upper = np.minimum(sim.free, self._max_level_int)[:, None, :]  # (N, 1, R)
-        fits = (m <= upper).all(axis=2)  # (N, P), False for empty slots
+        fits: NDArray[np.bool_] = np.all(m <= upper, axis=2)  # (N, P), False for empty slots
         lv = self.level_range
         alloc = (lv >= m[..., None]) & (lv <= upper[..., None])
         alloc &= fits[:, :, None, None]

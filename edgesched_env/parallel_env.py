@@ -94,7 +94,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
     **Version history.** v0: initial release (SPEC.md sections 1-11).
     """
 
-    metadata = {
+    metadata: dict[str, Any] = {
         "name": "EdgeSched-v0",
         "render_modes": ["human", "ansi", "rgb_array"],
         "render_fps": 4,
