@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -123,12 +122,14 @@ class EdgeSchedParallelEnv(ParallelEnv):
         self._last_metrics: dict[str, Any] | None = None
 
     # --------------------------------------------------------------------------------- spaces
-    @cache  # noqa: B019  # one cached space object per agent, as PettingZoo wants
+    # The builder caches its spaces, so every call returns the same object (as PettingZoo wants)
+    # without a class-level functools cache that would keep every env instance alive.
     def observation_space(self, agent: str) -> spaces.Dict:
+        """The per-agent observation space (one shared object for every agent)."""
         return self.builder.observation_space
 
-    @cache  # noqa: B019  # see observation_space
     def action_space(self, agent: str) -> spaces.MultiDiscrete:
+        """The per-agent action space (one shared object for every agent)."""
         return self.builder.action_space
 
     @property
