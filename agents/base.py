@@ -98,6 +98,5 @@ class SchedulerBase:
 
     @staticmethod
     def placeable_slots(obs: dict[str, NDArray]) -> NDArray[np.int64]:
-        """Pending slots whose task fits now (the slot part of the action mask)."""
-        p = obs["pending_mask"].shape[0]
-        return np.flatnonzero(obs["action_mask"][:p])
+        """Pending slots whose task fits now (non-empty rows of ``alloc_mask``)."""
+        return np.flatnonzero(obs["alloc_mask"][:, 0, :].any(axis=1))

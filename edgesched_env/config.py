@@ -10,7 +10,11 @@ import math
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
-from edgesched_env.workload.speed import SpeedModel
+import numpy as np
+
+from edgesched_env.workload.speed import SpeedModel, SyntheticSpeed
+from edgesched_env.workload.topology import Topology
+from edgesched_env.workload.traces import TraceReplay
 
 __all__ = [
     "ClusterSpec",
@@ -21,7 +25,8 @@ __all__ = [
     "with_overrides",
 ]
 
-Visibility = Literal["random-subset", "all"]
+Visibility = Literal["random-subset", "all", "topology"]
+ArrivalProcess = Literal["poisson", "diurnal", "trace"]
 RewardKind = Literal["local", "global"]
 ConflictRule = Literal["capacity", "random"]
 InfeasiblePolicy = Literal["clip", "noop"]
@@ -64,12 +69,20 @@ class TaskType:
         speed: the hidden speed model (see :mod:`edgesched_env.workload.speed`).
         switch_penalty: factor on the progress of a slot in which the task's allocation differs
             from its previous slot's (elastic resizes only; 1.0 = no penalty).
+        min_request_max: if set, each task's minimum request is drawn per task and resource
+            uniformly from the integers ``min_request[r] .. min_request_max[r]`` (units);
+            ``None``: every task requests exactly ``min_request``.
+        input_mb: ``(low, high)`` input data size (MB) of a task, drawn per task log-uniformly
+            (``low == high``: fixed); moved from the task's home cluster when it is placed
+            elsewhere (needs ``EnvConfig.topology``). ``(0, 0)``: no data.
     """
 
     name: str
     min_request: tuple[int, ...]
     speed: SpeedModel
     switch_penalty: float = 1.0
+    min_request_max: tuple[int, ...] | None = None
+    input_mb: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -85,6 +98,24 @@ class TaskType:
                 f"got {self.min_request}"
             )
         _check_real(f"TaskType({self.name})", "switch_penalty", self.switch_penalty, 0.0, 1.0, open_low=True)
+        if self.min_request_max is not None:
+            object.__setattr__(self, "min_request_max", tuple(self.min_request_max))
+            if len(self.min_request_max) != len(self.min_request):
+                raise ValueError(
+                    f"TaskType({self.name}).min_request_max has {len(self.min_request_max)} entries, "
+                    f"expected {len(self.min_request)} like min_request"
+                )
+            for r, (lo, hi) in enumerate(zip(self.min_request, self.min_request_max)):
+                _check_int(f"TaskType({self.name})", f"min_request_max[{r}]", hi, lo)
+        object.__setattr__(self, "input_mb", tuple(float(v) for v in self.input_mb))
+        if len(self.input_mb) != 2:
+            raise ValueError(f"TaskType({self.name}).input_mb must be (low, high), got {self.input_mb}")
+        _check_real(f"TaskType({self.name})", "input_mb[0]", self.input_mb[0], 0.0)
+        _check_real(f"TaskType({self.name})", "input_mb[1]", self.input_mb[1], self.input_mb[0])
+        if self.input_mb[0] == 0.0 and self.input_mb[1] > 0.0:
+            raise ValueError(
+                f"TaskType({self.name}).input_mb low must be > 0 for a log-uniform draw, got {self.input_mb}"
+            )
         if not hasattr(self.speed, "increment"):
             raise ValueError(
                 f"TaskType({self.name}).speed must implement SpeedModel.increment, got {self.speed!r}"
@@ -98,13 +129,28 @@ class ClusterSpec:
     Attributes:
         capacity: units of each resource (one entry per resource of the env).
         speed_factor: relative speed of the cluster's hardware (1.0 = reference GPU generation).
+        gpu_generation: GPU generation of the cluster (``"k80"``, ``"p100"``, ``"v100"``; see
+            :func:`edgesched_env.workload.measured.gpu_generations`). When set, ``speed_factor``
+            is derived from it (leave ``speed_factor`` at 1.0 or give the same value); measured
+            speed models then apply their own model family's measured ratio for it.
     """
 
     capacity: tuple[int, ...]
     speed_factor: float = 1.0
+    gpu_generation: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "capacity", tuple(self.capacity))
+        if self.gpu_generation is not None:
+            from edgesched_env.workload.measured import gpu_generation_factor
+
+            derived = gpu_generation_factor(self.gpu_generation)
+            if self.speed_factor not in (1.0, derived):
+                raise ValueError(
+                    f"ClusterSpec.speed_factor={self.speed_factor!r} contradicts gpu_generation="
+                    f"{self.gpu_generation!r} (factor {derived!r}); give one or the other"
+                )
+            object.__setattr__(self, "speed_factor", derived)
         if not self.capacity:
             raise ValueError("ClusterSpec.capacity must not be empty")
         for r, c in enumerate(self.capacity):
@@ -151,6 +197,19 @@ class WorkloadSpec:
         visibility: ``"random-subset"`` (k ~ U{1..N}, then a uniform k-subset) or ``"all"``.
         fixed_tasks: an explicit workload replayed as given (then ``type_probs``,
             ``arrival_rate`` and ``visibility`` are unused and ``num_tasks`` must match).
+        arrival_process: ``"poisson"`` (rate ``arrival_rate`` per slot), ``"diurnal"``
+            (Poisson with rate ``arrival_rate * (1 + diurnal_amplitude * sin(2 pi t /
+            diurnal_period_slots))`` in slot ``t``) or ``"trace"`` (replay ``trace``; then
+            ``arrival_rate`` is only used for the truncation horizon).
+        diurnal_amplitude: relative swing of the diurnal rate, in ``[0, 1]``.
+        diurnal_period_slots: period of the diurnal rate (slots).
+        trace: the trace replay settings (required with ``arrival_process="trace"``).
+        visibility_hops: with visibility ``"topology"``, clusters within this many hops of the
+            task's home see it (``None``: no hop limit).
+        visibility_latency_ms: with visibility ``"topology"``, also require a path latency of
+            at most this (ms) from home (``None``: no latency limit).
+        work_sigma: per-task work is ``exp(work_sigma * z)``, ``z ~ N(0, 1)`` (clipped to
+            ``[1/8, 8]``), times the trace-derived work when replaying durations; 0: no draw.
     """
 
     task_types: tuple[TaskType, ...]
@@ -159,6 +218,13 @@ class WorkloadSpec:
     num_tasks: int
     visibility: Visibility = "random-subset"
     fixed_tasks: tuple[FixedTask, ...] | None = None
+    arrival_process: ArrivalProcess = "poisson"
+    diurnal_amplitude: float = 0.5
+    diurnal_period_slots: float = 96.0
+    trace: TraceReplay | None = None
+    visibility_hops: int | None = 1
+    visibility_latency_ms: float | None = None
+    work_sigma: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "task_types", tuple(self.task_types))
@@ -179,7 +245,29 @@ class WorkloadSpec:
             raise ValueError(f"WorkloadSpec.type_probs must sum to 1, got {sum(self.type_probs)!r}")
         _check_real("WorkloadSpec", "arrival_rate", self.arrival_rate, 0.0, open_low=True)
         _check_int("WorkloadSpec", "num_tasks", self.num_tasks, 1)
-        _check_choice("WorkloadSpec", "visibility", self.visibility, ("random-subset", "all"))
+        _check_choice("WorkloadSpec", "visibility", self.visibility, ("random-subset", "all", "topology"))
+        _check_choice(
+            "WorkloadSpec", "arrival_process", self.arrival_process, ("poisson", "diurnal", "trace")
+        )
+        _check_real("WorkloadSpec", "diurnal_amplitude", self.diurnal_amplitude, 0.0, 1.0)
+        _check_real("WorkloadSpec", "diurnal_period_slots", self.diurnal_period_slots, 0.0, open_low=True)
+        if self.visibility_hops is not None:
+            _check_int("WorkloadSpec", "visibility_hops", self.visibility_hops, 0)
+        if self.visibility_latency_ms is not None:
+            _check_real("WorkloadSpec", "visibility_latency_ms", self.visibility_latency_ms, 0.0)
+        _check_real("WorkloadSpec", "work_sigma", self.work_sigma, 0.0, 5.0)
+        if self.arrival_process == "trace":
+            if self.trace is None:
+                raise ValueError('WorkloadSpec.arrival_process="trace" needs WorkloadSpec.trace')
+            jobs = self.trace.jobs(self.num_tasks)  # raises if the trace is too short
+            if jobs.application is not None:
+                type_names = {t.name for t in self.task_types}
+                missing = sorted(set(jobs.application) - type_names)
+                if missing:
+                    raise ValueError(
+                        f"trace {self.trace.source!r} has model types {missing} that are not among "
+                        f"WorkloadSpec.task_types {sorted(type_names)}"
+                    )
         num_resources = {len(t.min_request) for t in self.task_types}
         if len(num_resources) != 1:
             raise ValueError(
@@ -230,6 +318,9 @@ class EnvConfig:
             convention (``None``: no limit).
         progress_noise: ``x`` in the uniform factor ``[1 - x, 1 + x]`` on each increment.
         time_scale_slots: divisor of every time feature of the observations (slots).
+        name: preset name (for messages and listings).
+        topology: the edge network between the clusters (``None``: no network; no transfer
+            delays; required by visibility ``"topology"``).
     """
 
     clusters: tuple[ClusterSpec, ...]
@@ -248,6 +339,7 @@ class EnvConfig:
     progress_noise: float = 0.0
     time_scale_slots: float = 20.0
     name: str = "custom"
+    topology: Topology | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "clusters", tuple(self.clusters))
@@ -273,7 +365,19 @@ class EnvConfig:
                     f"EnvConfig.clusters[{i}].capacity has {len(c.capacity)} entries, expected "
                     f"one per resource {self.resource_names}"
                 )
+        if self.topology is not None and self.topology.num_clusters != len(self.clusters):
+            raise ValueError(
+                f"EnvConfig.topology has {self.topology.num_clusters} clusters, expected {len(self.clusters)}"
+            )
+        if self.workload.visibility == "topology" and self.topology is None:
+            raise ValueError('WorkloadSpec.visibility="topology" needs EnvConfig.topology')
         for k, t in enumerate(self.workload.task_types):
+            idx = t.speed.resource_idx if isinstance(t.speed, SyntheticSpeed) else None
+            if idx is not None and not 0 <= idx < num_r:
+                raise ValueError(
+                    f"TaskType({t.name}).speed.resource_idx={idx} names no resource of "
+                    f"{self.resource_names} (valid: 0..{num_r - 1})"
+                )
             if len(t.min_request) != num_r:
                 raise ValueError(
                     f"EnvConfig.workload.task_types[{k}] ({t.name}).min_request has "
@@ -290,6 +394,20 @@ class EnvConfig:
                     f"TaskType({t.name}).min_request={t.min_request} fits on no cluster: "
                     "the episode could never end"
                 )
+            if t.min_request_max is not None:
+                for r, m in enumerate(t.min_request_max):
+                    if m > self.num_levels[r] - 1:
+                        raise ValueError(
+                            f"TaskType({t.name}).min_request_max[{r}]={m} exceeds the per-task maximum "
+                            f"{self.num_levels[r] - 1} of resource {self.resource_names[r]!r}"
+                        )
+                if not any(
+                    all(m <= cap for m, cap in zip(t.min_request_max, c.capacity)) for c in self.clusters
+                ):
+                    raise ValueError(
+                        f"TaskType({t.name}).min_request_max={t.min_request_max} fits on no cluster: "
+                        "the episode could never end"
+                    )
         if self.workload.fixed_tasks is not None:
             for i, task in enumerate(self.workload.fixed_tasks):
                 bad = [c for c in task.visible_to if not 0 <= c < len(self.clusters)]
@@ -346,6 +464,12 @@ class EnvConfig:
         expected = math.ceil(self.workload.num_tasks / self.workload.arrival_rate)
         if self.workload.fixed_tasks is not None:
             expected = self.workload.fixed_tasks[-1].arrival_slot + 1
+        elif self.workload.arrival_process == "trace" and self.workload.trace is not None:
+            trace = self.workload.trace
+            jobs = trace.jobs(self.workload.num_tasks)
+            durations = trace.duration_slots(jobs)
+            longest = float(np.nanmax(durations)) if np.isfinite(durations).any() else 0.0
+            expected = int(trace.arrival_slots(jobs)[-1]) + 1 + math.ceil(longest)
         return 100 * max(expected, 10)
 
     @property
@@ -385,6 +509,12 @@ def with_overrides(config: EnvConfig, **overrides: Any) -> EnvConfig:
     if capacities is not None:
         if "clusters" in env_kw:
             raise ValueError("give either 'clusters' or 'capacities', not both")
-        env_kw["clusters"] = tuple(ClusterSpec(tuple(int(u) for u in cap)) for cap in capacities)
+        old = config.clusters
+        if len(capacities) == len(old):  # keep each cluster's GPU generation / speed factor
+            env_kw["clusters"] = tuple(
+                replace(c, capacity=tuple(int(u) for u in cap)) for c, cap in zip(old, capacities)
+            )
+        else:
+            env_kw["clusters"] = tuple(ClusterSpec(tuple(int(u) for u in cap)) for cap in capacities)
     workload = replace(config.workload, **workload_kw) if workload_kw else config.workload
     return replace(config, workload=workload, **env_kw)

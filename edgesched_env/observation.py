@@ -26,10 +26,12 @@ alloc_mask     int8    (P, R, L)        1 where ``m_r <= level <= min(free_r, ma
 action_mask    int8    (sum(nvec),)     flat concatenation of the per-component masks (below)
 ============== ======= ================ ==========================================================
 
-Action mask (single-task mode, ``nvec = [P + 1, L_1, ..., L_R]``): the slot part marks the pending
-slots whose task can be placed now (it fits at its minimum) plus the no-op (always 1); each
-resource part marks the levels feasible for at least one such slot, or only level 0 when no slot
-is placeable. In multi-task mode the mask is repeated for each of the ``K`` picks.
+Action mask (single-task mode, ``nvec = [P + 1, L_1, ..., L_R]``): the slot part marks every
+occupied pending slot plus the no-op (always 1), as SPEC.md section 5 says (picking a task that
+does not fit now is a no-op, reported in ``infos``); each resource part marks the levels feasible
+for at least one occupied slot, or only level 0 when no task fits. Which slots can be placed now
+is ``alloc_mask[:, 0, :].any(-1)``. In multi-task mode the mask is repeated for each of the ``K``
+picks.
 
 Global state (``state()``, for a centralised critic): a flat float32 vector, the concatenation of
 ``clusters`` (N, 2R+3; without is-self), the global pending pool (``N * P`` rows: the tasks in any
@@ -202,7 +204,7 @@ class ObservationBuilder:
         alloc = (lv >= m[..., None]) & (lv <= upper[..., None])
         alloc &= fits[:, :, None, None]
         action = np.empty((self.n, int(self.slot_nvec.sum())), dtype=np.int8)
-        action[:, : self.p] = fits
+        action[:, : self.p] = tid >= 0  # SPEC 5: every occupied slot (a task that does not fit is a no-op)
         action[:, self.p] = 1
         # Union over placeable slots of the intervals [m_r, upper_r]: [min m_r, upper_r].
         lowest = np.where(fits[..., None], m, 1 << 30).min(axis=1)  # (N, R)

@@ -74,8 +74,8 @@ class EdgeSchedParallelEnv(ParallelEnv):
 
     **Choices not fixed by the paper.** The whole workload is drawn at ``reset(seed)`` from the env
     RNG, so it depends on the seed only (never on the policy); conflict ties and noise use the
-    same RNG later. The action mask's slot part marks only tasks that fit now. Missing agents in
-    the action dict are an error, not a no-op.
+    same RNG later. Missing agents in the action dict are an error, not a no-op. Running tasks are
+    listed in a stable per-cluster table order (a task keeps its row while it runs).
 
     **Arguments.** ``preset`` (name or :class:`EnvConfig`, default ``"tapfinger-synthetic"``),
     ``render_mode`` (``"ansi"``, ``"rgb_array"``, ``"human"``) and any keyword override of the
@@ -247,7 +247,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
         pending_before: NDArray[np.int64],
     ) -> dict[str, dict[str, Any]]:
         keys = ("task", "placed", "noop", "empty_slot", "infeasible", "clipped", "conflict")
-        if len(outs) == 1:
+        if self.config.mode == "single":
             o = outs[0]
             cols = [getattr(o, k).tolist() for k in keys]
         else:
@@ -281,11 +281,11 @@ class EdgeSchedParallelEnv(ParallelEnv):
         except KeyError:
             missing = [a for a in self.agents if a not in actions]
             raise ValueError(f"missing action for agent(s) {missing}") from None
-        arr = np.asarray(rows) if all(isinstance(r, np.ndarray) for r in rows) else None
-        if arr is None or arr.shape != (len(rows), width) or arr.dtype.kind not in "iu":
+        fast = all(isinstance(r, np.ndarray) and r.shape == (width,) and r.dtype.kind in "iu" for r in rows)
+        if fast:
+            arr = np.stack(rows).astype(np.int64, copy=False)
+        else:  # slow path: check each action and name the first bad agent and component
             arr = np.stack([self._check_one(a, actions[a]) for a in self.agents])
-        else:
-            arr = arr.astype(np.int64, copy=False)
         bad = (arr < 0) | (arr >= self._nvec)
         if bad.any():
             i, c = (int(v) for v in np.argwhere(bad)[0])

@@ -54,11 +54,12 @@ def render_ansi(sim: Simulator) -> str:
 def render_rgb(sim: Simulator) -> NDArray[np.uint8]:
     """An ``(H, W, 3)`` uint8 picture: utilisation per resource over slots, and a task timeline
     (one bar per placed task, from arrival (light) through placement to completion, by cluster)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    # A Figure with its own Agg canvas: no pyplot, so the user's matplotlib backend is untouched.
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise ImportError("render_mode='rgb_array' needs matplotlib: pip install 'edgesched[viz]'") from exc
 
     fig = Figure(figsize=(8, 5), dpi=80)
     canvas = FigureCanvasAgg(fig)

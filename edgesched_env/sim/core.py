@@ -111,6 +111,7 @@ class Simulator:
         # Running tasks per cluster in a fixed-size table (task id, -1 free): a task keeps its row
         # while it runs, so observations list running tasks in a stable order.
         self.run_slots = np.full((n, self.max_running), -1, dtype=np.int64)
+        self.run_hidden = np.zeros(n, dtype=np.int64)  # running tasks without a row, per cluster
         self.t = 0
         self.round_in_slot = 0
         self.total_rounds = 0
@@ -256,6 +257,8 @@ class Simulator:
             free_pos = np.flatnonzero(self.run_slots[c] < 0)
             if free_pos.shape[0]:  # always, unless an elastic scheduler preempted tasks
                 self.run_slots[c, free_pos[0]] = task
+            else:  # shown once a row frees up (see _complete)
+                self.run_hidden[c] += 1
         queued = self.in_queue[:, tasks]
         if queued.any():
             self.queue_len -= queued.sum(axis=1)
@@ -365,7 +368,22 @@ class Simulator:
         np.add.at(self.free, where, self.alloc[done])
         np.subtract.at(self.running_count, where, 1)
         self.run_slots[np.isin(self.run_slots, done)] = -1
+        for c in np.flatnonzero(self.run_hidden):
+            self._show_hidden(int(c))
         self.num_completed += int(done.shape[0])
+
+    def _show_hidden(self, c: int) -> None:
+        """Give free running-table rows of cluster ``c`` to running tasks without a row (oldest
+        placement first). Only happens after an elastic scheduler preempted tasks."""
+        rows = self.run_slots[c]
+        free_rows = np.flatnonzero(rows < 0)
+        if free_rows.shape[0] == 0:
+            return
+        mine = np.flatnonzero((self.status == RUNNING) & (self.cluster == c))
+        hidden = mine[~np.isin(mine, rows)]
+        hidden = hidden[np.argsort(self.placed_slot[hidden], kind="stable")][: free_rows.shape[0]]
+        rows[free_rows[: hidden.shape[0]]] = hidden
+        self.run_hidden[c] -= hidden.shape[0]
 
     def _arrive(self) -> None:
         """Tasks with ``arrival_slot == t`` arrive: first free pending slot, else the queue."""
@@ -408,7 +426,12 @@ class Simulator:
         Raises:
             ValueError: the task is not running or the allocation is not allowed.
         """
-        new = np.asarray(units, dtype=np.int64).reshape(-1)
+        raw = np.asarray(units)
+        if raw.dtype.kind not in "iuf" or (
+            raw.dtype.kind == "f" and not (np.isfinite(raw).all() and (raw == np.round(raw)).all())
+        ):
+            raise ValueError(f"resize: units must be integers, got {raw.tolist()!r}")
+        new = raw.astype(np.int64).reshape(-1)
         if not 0 <= task < self.num_tasks or self.status[task] != RUNNING:
             raise ValueError(f"resize: task {task} is not running")
         if new.shape != (self.num_resources,):

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from edgesched_env.workload.topology import transfer_metrics
+
 if TYPE_CHECKING:
     from edgesched_env.sim.core import Simulator
 
@@ -13,31 +15,39 @@ __all__ = ["episode_metrics", "jct_array"]
 
 
 def jct_array(sim: Simulator) -> tuple[np.ndarray, np.ndarray]:
-    """JCT in slots of every arrived task and whether it finished.
+    """JCT in slots of every task that has spent at least one slot in the system, and whether
+    it finished.
 
-    JCT = completion slot - arrival slot + 1. An unfinished task (truncation) counts with its JCT
-    so far, ``t - arrival + 1`` where ``t`` is the current slot.
+    JCT = completion slot - arrival slot + 1. An unfinished task (truncation) counts with the
+    slots it has spent in the system so far, ``t - arrival`` (slots ``arrival .. t - 1``; the
+    current slot ``t`` has not ended), and tasks that arrived in the current slot are left out.
+    So the total JCT always equals minus the sum of the global rewards received.
 
     Returns:
-        ``(jct (A,) int64, finished (A,) bool)`` over the ``A`` arrived tasks, in arrival order.
+        ``(jct (A,) int64, finished (A,) bool)`` over those ``A`` tasks, in arrival order.
     """
     a = sim.num_arrived
     done = sim.completion_slot[:a] >= 0
-    end = np.where(done, sim.completion_slot[:a], sim.t)
-    return end - sim.arrival_slot[:a] + 1, done
+    jct = np.where(done, sim.completion_slot[:a] + 1, sim.t) - sim.arrival_slot[:a]
+    keep = done | (sim.arrival_slot[:a] < sim.t)
+    return jct[keep], done[keep]
 
 
 def episode_metrics(sim: Simulator) -> dict[str, Any]:
     """The metrics dict reported in ``infos[agent]["metrics"]`` at the episode end.
 
     Keys: ``mean_jct``, ``p50_jct``, ``p95_jct``, ``p99_jct`` (slots; numpy's linear percentiles
-    over every arrived task, unfinished ones with their JCT so far), ``makespan`` (slots in the
+    over every arrived task, unfinished ones with their slots in the system so far; see
+    :func:`jct_array`), ``makespan`` (slots in the
     episode: last completion slot + 1), ``mean_tasks_in_system`` (time average at reward time =
-    total JCT / makespan), ``utilization`` (resource name -> mean allocated / capacity over slots
-    and clusters), ``utilization_per_cluster`` (resource name -> list over clusters),
+    total JCT / makespan), ``utilization`` (resource name -> allocated units summed over slots
+    and clusters / capacity units summed over slots and clusters: capacity-weighted),
+    ``utilization_per_cluster`` (resource name -> list over clusters),
     ``tasks_arrived``, ``tasks_completed``, ``tasks_unfinished``, ``total_jct``, ``rounds``,
     ``slots``, ``conflicts``, ``infeasible_actions``, ``clipped_actions``, ``resizes``,
-    ``truncated``.
+    ``truncated``, and the data-transfer figures ``transfer_slots_total``, ``transfer_slots_mean``
+    (slots between placement and first progress, over placed tasks) and ``placed_away_from_home``
+    (fraction of placed tasks not on their home cluster; 0 without a topology).
     """
     jct, _done = jct_array(sim)
     names = sim.config.resource_names
@@ -78,4 +88,5 @@ def episode_metrics(sim: Simulator) -> dict[str, Any]:
         "clipped_actions": int(sim.num_clipped),
         "resizes": int(sim.num_resizes),
         "truncated": bool(sim.truncated),
+        **transfer_metrics(sim),
     }

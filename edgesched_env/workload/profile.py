@@ -1,0 +1,231 @@
+"""User profile tables: simulate your own measured jobs from a CSV.
+
+Format (one header line, comma-separated, one row per measured allocation):
+
+================== ========= ==============================================================
+column             required  meaning
+================== ========= ==============================================================
+task_type          yes       name of the task type (one speed model per distinct name)
+cpu                yes       cpu units of the measured allocation (integer >= 0)
+gpu                yes       gpu units (integer >= 0)
+mem                no        memory units (integer >= 0); without it, memory does not matter
+completion_time_s  one of    seconds the whole job took at this allocation (> 0)
+throughput         one of    work per second at this allocation (>= 0), e.g. samples/s;
+                             then give ``nominal_work`` (same unit x s) to :func:`load_profile`
+================== ========= ==============================================================
+
+Exactly one of ``completion_time_s`` and ``throughput`` must be present. For each task type the
+measured allocations must form a full grid: every combination of its distinct cpu, gpu (and mem)
+values appears. Rows with the same (task_type, cpu, gpu, mem) key are allowed only if they agree.
+
+Speed: ``rate(a)`` (work per second) is multilinear interpolation between the measured points;
+above the largest measured value of a resource it stays at that value (no extrapolation); an
+allocation below the smallest measured value of any resource is **infeasible** (``dp = 0``; give
+the task type a ``min_request`` of at least the smallest measured point so it can be placed).
+Progress per slot: ``dp = rate(a) * speed_factor * slot_seconds / (nominal_work * work)``, with
+``rate = 1 / completion_time_s`` and ``nominal_work = 1`` job for completion-time tables.
+
+Every malformed file raises :class:`~edgesched_env.workload.tables.DataFormatError` naming the
+file, the line and the column.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edgesched_env.workload.tables import DataFormatError, Table, read_table
+
+__all__ = ["ProfileSpeed", "load_profile"]
+
+_RESOURCE_COLUMNS = ("cpu", "gpu", "mem")
+
+
+@dataclass(frozen=True)
+class ProfileSpeed:
+    """Speed from a measured profile table (see the module docstring for the format and formulas).
+
+    Attributes:
+        name: task type name.
+        axes: measured values per profiled resource (each increasing).
+        resource_idx: env resource index of each axis.
+        rates: work per second on the full grid, flattened in C order over ``axes``.
+        nominal_work: work of a task with ``work = 1`` (1 for completion-time tables).
+        slot_seconds: seconds per slot.
+    """
+
+    name: str
+    axes: tuple[tuple[float, ...], ...]
+    resource_idx: tuple[int, ...]
+    rates: tuple[float, ...]
+    nominal_work: float = 1.0
+    slot_seconds: float = 60.0
+    _grid: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        shape = tuple(len(a) for a in self.axes)
+        if not shape or math.prod(shape) != len(self.rates) or len(self.resource_idx) != len(shape):
+            raise ValueError(f"ProfileSpeed({self.name}): axes {shape} do not match {len(self.rates)} rates")
+        if self.nominal_work <= 0 or self.slot_seconds <= 0:
+            raise ValueError(f"ProfileSpeed({self.name}): nominal_work and slot_seconds must be > 0")
+        object.__setattr__(self, "_grid", np.array(self.rates, dtype=np.float64).reshape(shape))
+
+    @property
+    def min_allocation(self) -> dict[int, int]:
+        """Smallest measured units per profiled resource index (below it: infeasible)."""
+        return {r: math.ceil(a[0]) for r, a in zip(self.resource_idx, self.axes)}
+
+    def rate(self, alloc: NDArray[np.floating] | NDArray[np.integer]) -> NDArray[np.float64]:
+        """Work per second of each row of ``alloc`` (``(n, R)`` units), 0 where infeasible."""
+        a = np.asarray(alloc, dtype=np.float64)
+        n = a.shape[0]
+        idx = []
+        wts = []
+        feasible = np.ones(n, dtype=bool)
+        for axis, r in zip(self.axes, self.resource_idx):
+            grid = np.array(axis)
+            v = a[:, r]
+            feasible &= v >= grid[0]
+            if grid.shape[0] == 1:
+                idx.append(np.zeros(n, dtype=np.int64))
+                wts.append(np.zeros(n))
+                continue
+            vc = np.clip(v, grid[0], grid[-1])
+            i = np.clip(np.searchsorted(grid, vc, side="right") - 1, 0, grid.shape[0] - 2)
+            idx.append(i)
+            wts.append((vc - grid[i]) / (grid[i + 1] - grid[i]))
+        out = np.zeros(n)
+        last = [len(ax) - 1 for ax in self.axes]
+        for corner in itertools.product((0, 1), repeat=len(self.axes)):
+            w = np.ones(n)
+            pos = []
+            for d, bit in enumerate(corner):
+                w = w * (wts[d] if bit else 1.0 - wts[d])
+                pos.append(np.minimum(idx[d] + bit, last[d]))
+            out += w * self._grid[tuple(pos)]
+        return np.where(feasible, out, 0.0)
+
+    def increment(
+        self,
+        alloc: NDArray[np.int64],
+        progress: NDArray[np.float64],
+        work: NDArray[np.float64],
+        speed_factor: NDArray[np.float64],
+    ) -> NDArray[np.float64]:
+        """``dp = rate(a) * speed_factor * slot_seconds / (nominal_work * work)``."""
+        return self.rate(alloc) * speed_factor * self.slot_seconds / (self.nominal_work * work)
+
+    def work_for_duration(
+        self, duration_slots: NDArray[np.float64], gpus: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """Work such that the task takes ``duration_slots`` at the largest measured allocation."""
+        top = float(self._grid.flat[-1])
+        return np.asarray(duration_slots, dtype=np.float64) * top * self.slot_seconds / self.nominal_work
+
+
+def _key_value(table: Table, i: int, columns: tuple[str, ...]) -> tuple[float, ...]:
+    return tuple(table.number(i, c, integer=True) for c in columns)
+
+
+def load_profile(
+    source: str | Path | io.TextIOBase,
+    *,
+    resource_names: tuple[str, ...] = ("cpu", "gpu", "mem"),
+    nominal_work: float | Mapping[str, float] | None = None,
+    slot_seconds: float = 60.0,
+    name: str | None = None,
+) -> dict[str, ProfileSpeed]:
+    """Read a profile table into one :class:`ProfileSpeed` per task type (in file order).
+
+    Args:
+        source: path or text stream of the CSV.
+        resource_names: the env's resources; ``cpu``, ``gpu`` (and ``mem`` if the table has it)
+            must be among them.
+        nominal_work: for throughput tables, the work of a task with ``work = 1`` (one number or
+            one per task type); ignored for completion-time tables.
+        slot_seconds: seconds per slot.
+        name: how the file is named in errors (default: the path).
+
+    Raises:
+        DataFormatError: missing or unknown columns, non-numeric or negative values, a
+            non-integer allocation, duplicate keys that disagree, an incomplete grid, or a
+            non-positive completion time; the message names the file, line and column.
+        ValueError: a throughput table without ``nominal_work`` for one of its types, or a
+            profiled resource the env does not have.
+    """
+    table = read_table(
+        source, ("task_type", "cpu", "gpu"), optional=("mem", "completion_time_s", "throughput"), name=name
+    )
+    has_time = "completion_time_s" in table.columns
+    has_tput = "throughput" in table.columns
+    if has_time == has_tput:
+        problem = "both columns given" if has_time else "missing column"
+        raise DataFormatError(
+            table.file, 1, "completion_time_s" if not has_time else "throughput",
+            f"{problem}: give exactly one of 'completion_time_s' and 'throughput'",
+        )  # fmt: skip
+    value_col = "completion_time_s" if has_time else "throughput"
+    res_cols = tuple(c for c in _RESOURCE_COLUMNS if c in table.columns)
+    for c in res_cols:
+        if c not in resource_names:
+            raise ValueError(f"{table.file}: profiles resource {c!r}, but the env has {resource_names}")
+    points: dict[str, dict[tuple[float, ...], tuple[float, int]]] = {}
+    first_line: dict[str, int] = {}
+    for i, row in enumerate(table.rows):
+        ttype = row["task_type"]
+        if not ttype:
+            raise table.error(i, "task_type", "empty task type name")
+        key = _key_value(table, i, res_cols)
+        value = table.number(i, value_col)
+        if has_time and value <= 0:
+            raise table.error(i, value_col, f"{row[value_col]!r} must be > 0 seconds")
+        pts = points.setdefault(ttype, {})
+        first_line.setdefault(ttype, i)
+        if key in pts:
+            if pts[key][0] != value:
+                raise table.error(
+                    i, value_col,
+                    f"duplicate key {ttype}/{dict(zip(res_cols, key))} disagrees with line "
+                    f"{table.lines[pts[key][1]]} ({pts[key][0]:g} vs {value:g})",
+                )  # fmt: skip
+            continue
+        pts[key] = (value, i)
+    models: dict[str, ProfileSpeed] = {}
+    for ttype, pts in points.items():
+        axes = tuple(tuple(sorted({k[d] for k in pts})) for d in range(len(res_cols)))
+        rates = []
+        for combo in itertools.product(*axes):
+            if combo not in pts:
+                raise table.error(
+                    first_line[ttype], "task_type",
+                    f"task type {ttype!r} misses the measured point {dict(zip(res_cols, combo))}: "
+                    "the allocations of a type must form a full grid",
+                )  # fmt: skip
+            v = pts[combo][0]
+            rates.append(1.0 / v if has_time else v)
+        if has_time:
+            work = 1.0
+        else:
+            w = nominal_work.get(ttype) if isinstance(nominal_work, Mapping) else nominal_work
+            if w is None or not w > 0:
+                raise ValueError(
+                    f"{table.file}: a throughput table needs nominal_work > 0 for task type {ttype!r}"
+                )
+            work = float(w)
+        models[ttype] = ProfileSpeed(
+            name=ttype,
+            axes=axes,
+            resource_idx=tuple(resource_names.index(c) for c in res_cols),
+            rates=tuple(rates),
+            nominal_work=work,
+            slot_seconds=slot_seconds,
+        )
+    return models

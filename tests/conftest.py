@@ -1,0 +1,43 @@
+"""Shared pytest configuration of the whole test suite.
+
+- Tests marked ``@pytest.mark.slow`` are skipped unless ``--runslow`` is given, ``-m`` selects
+  them (e.g. ``-m slow``), or ``EDGESCHED_RUN_SLOW=1`` is set: the default run (``make test``)
+  stays within a few minutes on 2 cores, and each slow test has a tiny version that always runs.
+- Hypothesis: no per-example deadline (timings vary on shared CI machines; no test asserts on
+  wall-clock time) and no persistent example database writes from CI.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "edgesched",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings.register_profile(
+    "ci",
+    parent=settings.get_profile("edgesched"),
+    database=None,
+    derandomize=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "edgesched"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", default=False, help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    markexpr = config.getoption("-m", default="") or ""
+    if config.getoption("--runslow") or "slow" in markexpr or os.environ.get("EDGESCHED_RUN_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow, -m slow or EDGESCHED_RUN_SLOW=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

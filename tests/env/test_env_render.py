@@ -1,0 +1,123 @@
+"""Rendering: ansi text, rgb_array pictures, human printing."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import edgesched_env
+from edgesched_env.central_env import CentralEdgeSchedEnv
+from edgesched_env.presets import preset_names
+from edgesched_env.testing import masked_random_policy
+
+
+def play(env, steps, seed=0):
+    obs, _ = env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        if not env.agents:
+            break
+        obs, *_ = env.step(masked_random_policy(env, obs, rng))
+    return obs
+
+
+@pytest.mark.parametrize("preset", preset_names())
+def test_ansi_has_one_line_per_cluster(preset):
+    env = edgesched_env.parallel_env(preset, render_mode="ansi")
+    for steps in (0, 12):
+        play(env, steps)
+        text = env.render()
+        assert isinstance(text, str)
+        lines = text.splitlines()
+        n = env.config.num_clusters
+        for i in range(n):
+            mine = [ln for ln in lines if ln.startswith(f"cluster_{i}:")]
+            assert len(mine) == 1, text
+            # The line reflects the cluster's state: used / capacity of every resource.
+            cap, free = env.view.capacity[i], env.view.free[i]
+            for r in range(env.config.num_resources):
+                assert f"{int(cap[r] - free[r])}/{int(cap[r])}" in mine[0]
+        assert sum(ln.startswith("cluster_") for ln in lines) == n
+        assert f"slot {env.view.t}" in lines[0]
+
+
+def test_ansi_changes_when_the_state_changes():
+    env = edgesched_env.parallel_env(render_mode="ansi")
+    play(env, 0)
+    first = env.render()
+    play(env, 40)
+    assert env.render() != first
+
+
+def test_rgb_array_is_an_image():
+    env = edgesched_env.parallel_env("tapfinger-hetero6", render_mode="rgb_array", num_tasks=30)
+    for steps in (0, 60):
+        play(env, steps)
+        img = env.render()
+        assert isinstance(img, np.ndarray) and img.dtype == np.uint8
+        assert img.ndim == 3 and img.shape[2] == 3 and img.shape[0] > 50 and img.shape[1] > 50
+        assert img.min() < img.max()  # not a blank frame
+
+
+def test_rgb_array_right_after_reset_emits_no_warning():
+    # Before the first slot end there is nothing to plot yet (no legend entries either).
+    env = edgesched_env.parallel_env(render_mode="rgb_array", num_tasks=5)
+    env.reset(seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        img = env.render()
+    assert img.dtype == np.uint8 and img.ndim == 3
+
+
+def test_human_prints_the_ansi_frame(capsys):
+    env = edgesched_env.parallel_env(render_mode="human", num_tasks=5)
+    env.reset(seed=0)
+    assert env.render() is None
+    out = capsys.readouterr().out
+    assert "cluster_0:" in out and "cluster_2:" in out
+    # In human mode every step renders by itself.
+    obs = env.reset(seed=0)[0]
+    env.step(masked_random_policy(env, obs, np.random.default_rng(0)))
+    assert "cluster_1:" in capsys.readouterr().out
+
+
+def test_no_render_mode_renders_nothing(capsys):
+    env = edgesched_env.parallel_env()
+    env.reset(seed=0)
+    assert env.render() is None
+    assert capsys.readouterr().out == ""
+
+
+def test_central_view_renders_through_the_parallel_env():
+    env = CentralEdgeSchedEnv("tapfinger-synthetic", render_mode="ansi")
+    env.reset(seed=0)
+    text = env.render()
+    assert isinstance(text, str) and sum(ln.startswith("cluster_") for ln in text.splitlines()) == 3
+    env.close()
+
+
+def test_rgb_render_leaves_the_users_matplotlib_backend_alone():
+    matplotlib = pytest.importorskip("matplotlib")
+    original = matplotlib.get_backend()
+    try:
+        matplotlib.use("svg")
+        env = edgesched_env.parallel_env(render_mode="rgb_array", num_tasks=5)
+        env.reset(seed=0)
+        assert env.render().ndim == 3
+        assert matplotlib.get_backend().lower() == "svg"
+    finally:
+        matplotlib.use(original)
+
+
+def test_rgb_render_without_matplotlib_names_the_extra(monkeypatch):
+    import sys
+
+    env = edgesched_env.parallel_env(render_mode="rgb_array", num_tasks=5)
+    env.reset(seed=0)
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r"edgesched\[viz\]"):
+        env.render()
