@@ -1,22 +1,66 @@
-"""Heuristic baseline schedulers, one module each, in an explicit registry."""
+"""Heuristic baseline schedulers, one module each, in an explicit registry.
+
+Every scheduler follows :class:`agents.base.Scheduler` (``bind``, ``reset(seed)``, ``act``), emits
+only exactly feasible actions, uses its own seeded RNG, and says in its docstring how it handles
+conflicts (SPEC.md section 6). Those that use the elastic API (``uses_elastic_api``) or hidden
+knowledge (``uses_oracle``, with "oracle" in the name) declare it. See ``docs/baselines.md``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from agents.base import SchedulerBase
+from agents.baselines.drf import DrfScheduler
+from agents.baselines.fair_share import FairShareScheduler
+from agents.baselines.fifo_greedy import FifoGreedyScheduler
+from agents.baselines.lower_bound import lower_bound_jct, lower_bound_metrics
+from agents.baselines.min_request import MinRequestScheduler
+from agents.baselines.optimus import OptimusNonPreemptiveScheduler, OptimusScheduler
+from agents.baselines.oracle_greedy import OracleGreedyScheduler
 from agents.baselines.random_feasible import RandomScheduler
+from agents.baselines.srtf import SrtfScheduler
+from agents.baselines.tetris import TetrisScheduler
+from agents.baselines.tiresias import TiresiasNonPreemptiveScheduler, TiresiasScheduler
 
-__all__ = ["SCHEDULERS", "make_scheduler", "scheduler_names"]
+__all__ = [
+    "LOWER_BOUND",
+    "SCHEDULERS",
+    "heuristic_names",
+    "lower_bound_jct",
+    "lower_bound_metrics",
+    "make_scheduler",
+    "scheduler_names",
+]
 
 #: Registry: name -> factory. Each scheduler's docstring says how it handles conflicts.
 SCHEDULERS: dict[str, Callable[[], SchedulerBase]] = {
     "random": RandomScheduler,
+    "min": MinRequestScheduler,
+    "fifo-greedy": FifoGreedyScheduler,
+    "fair-share": FairShareScheduler,
+    "drf": DrfScheduler,
+    "tiresias": TiresiasScheduler,
+    "tiresias-np": TiresiasNonPreemptiveScheduler,
+    "optimus": OptimusScheduler,
+    "optimus-np": OptimusNonPreemptiveScheduler,
+    "srtf": SrtfScheduler,
+    "tetris": TetrisScheduler,
+    "oracle-greedy": OracleGreedyScheduler,
 }
+
+#: The name of the lower-bound figure in benchmark tables (not a scheduler).
+LOWER_BOUND = "lower-bound"
 
 
 def scheduler_names() -> list[str]:
     """Registered scheduler names."""
+    return list(SCHEDULERS)
+
+
+def heuristic_names() -> list[str]:
+    """Every registered scheduler: the default set of ``edgesched bench`` (the oracle included, as
+    a labelled reference)."""
     return list(SCHEDULERS)
 
 

@@ -1,0 +1,483 @@
+"""Shared machinery of the heuristic baselines.
+
+* :class:`HeuristicScheduler` turns a per-agent decision ``choose(agent, candidates, free)`` into
+  valid actions for both single-task mode (one pick per round) and multi-task mode (``K`` ordered
+  picks per slot, planned against the agent's own shrinking free capacity), and calls the elastic
+  hook :meth:`HeuristicScheduler.rebalance` at the first round of every slot for schedulers that
+  declare ``uses_elastic_api``.
+* :class:`TaskTracker` records, from what any scheduler may observe through the view (never the
+  ``oracle_*`` members), the allocation every task held in every slot: attained service (units x
+  slots), active slots and, for completed tasks, (allocation, duration) samples.
+* :class:`DurationModel` learns, per task type, the Optimus speed function of SPEC.md section 12
+  from those samples: ``duration(p, w) = a/w + b + c*w/p + d*w + e*p`` slots (``p`` cpu units,
+  ``w`` gpu units; the speed is its inverse), by exact non-negative least squares.
+
+Every array of units has the resource axis last (``R`` resources, in the config's order); times are
+in slots.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agents.base import Actions, Observations, SchedulerBase
+from edgesched_env.sim.view import SimView
+
+__all__ = [
+    "Candidates",
+    "DurationModel",
+    "HeuristicScheduler",
+    "TaskTracker",
+    "box_grid",
+    "fit_speed_function",
+    "resource_index",
+    "speed_features",
+]
+
+# Task status codes of the simulator (documented in ``SimView.status``).
+_RUNNING, _DONE = 2, 3
+
+
+def resource_index(names: tuple[str, ...], name: str, default: int) -> int:
+    """Index of resource ``name`` in ``names``, else ``default`` (e.g. the gpu of the Optimus fit)."""
+    return names.index(name) if name in names else default
+
+
+def box_grid(lo: NDArray[np.int64], hi: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Every integer allocation in the box ``lo <= a <= hi``: ``(n, R)`` int64, lexicographic order.
+
+    Returns an empty ``(0, R)`` array when the box is empty.
+    """
+    if (hi < lo).any():
+        return np.zeros((0, lo.shape[0]), dtype=np.int64)
+    axes = [np.arange(int(a), int(b) + 1, dtype=np.int64) for a, b in zip(lo, hi)]
+    mesh = np.meshgrid(*axes, indexing="ij")
+    return np.stack([m.ravel() for m in mesh], axis=1)
+
+
+class Candidates(NamedTuple):
+    """The pending tasks one agent could place now (they fit at their minimum).
+
+    Attributes:
+        slots: ``(c,)`` pending-slot indices.
+        tasks: ``(c,)`` global task ids, in FIFO (arrival) order.
+        lo: ``(c, R)`` minimum units of each task.
+        hi: ``(c, R)`` most units each task may get now: ``min(free, per-task max)``.
+    """
+
+    slots: NDArray[np.int64]
+    tasks: NDArray[np.int64]
+    lo: NDArray[np.int64]
+    hi: NDArray[np.int64]
+
+
+class HeuristicScheduler(SchedulerBase):
+    """Base of the baselines: per-agent choices, multi-task mode, and the elastic hook.
+
+    Subclasses implement :meth:`choose` and, if they set ``uses_elastic_api``, may override
+    :meth:`rebalance`. Every pick they return is exactly feasible (``min <= units <= min(free,
+    max)``), so the env never clips or rejects one; an agent only loses a pick to a conflict
+    (another agent placed the same task in the same round), after which it simply decides again in
+    the next round on the updated state.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tracker = TaskTracker()
+
+    def reset(self, seed: int | None = None) -> None:
+        """Re-seed the RNG and forget everything learned in the previous episode."""
+        super().reset(seed)
+        self.tracker = TaskTracker()
+
+    # ---------------------------------------------------------------------------------- hooks
+    def choose(
+        self, agent: int, cand: Candidates, free: NDArray[np.int64]
+    ) -> tuple[int, NDArray[np.int64]] | None:
+        """Pick one of ``cand`` for ``agent`` given its ``free`` units ``(R,)``, or ``None`` to wait.
+
+        Returns:
+            ``(index into cand, units (R,))`` with ``cand.lo[i] <= units <= cand.hi[i]``.
+        """
+        raise NotImplementedError
+
+    def rebalance(self) -> None:
+        """ELASTIC hook: re-allocate running tasks through ``SimView.resize``.
+
+        Called at the first decision round of every slot, before any placement, and only for
+        schedulers with ``uses_elastic_api = True``.
+        """
+
+    def on_round(self) -> None:
+        """Called at every decision round before the agents choose (after tracking)."""
+
+    # ------------------------------------------------------------------------------ plumbing
+    @property
+    def sim_view(self) -> SimView:
+        """The bound read-only view (raises if ``bind`` was not called)."""
+        if self.view is None:
+            raise RuntimeError(f"scheduler {self.name!r}: call bind(env) before act()")
+        return self.view
+
+    def candidates(self, agent: int, free: NDArray[np.int64], exclude: set[int] | None = None) -> Candidates:
+        """The pending tasks of ``agent`` that fit in ``free`` now, in FIFO order."""
+        view = self.sim_view
+        row = view.pending[agent]
+        slots = np.flatnonzero(row >= 0)
+        tasks = row[slots]
+        if exclude:
+            keep = ~np.isin(tasks, list(exclude))
+            slots, tasks = slots[keep], tasks[keep]
+        lo = view.min_request[tasks]
+        upper = np.minimum(free, view.max_level)
+        fits = (lo <= upper).all(axis=1)
+        order = np.argsort(tasks[fits], kind="stable")
+        slots, tasks, lo = slots[fits][order], tasks[fits][order], lo[fits][order]
+        hi = np.broadcast_to(upper, lo.shape).copy()
+        return Candidates(slots, tasks, lo, hi)
+
+    def act(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
+        """One action per live agent: ``K`` picks from :meth:`choose` (``K = 1`` in single mode)."""
+        view = self.sim_view
+        self.tracker.update(view)
+        if self.uses_elastic_api and view.round_in_slot == 0:
+            self.rebalance()
+        self.on_round()
+        r = view.config.num_resources
+        width = 1 + r
+        actions: Actions = {}
+        for agent in observations:
+            i = int(agent.rsplit("_", 1)[1])
+            act = self.noop()
+            free = view.free[i].copy()
+            taken: set[int] = set()
+            for k in range(self.num_picks):
+                cand = self.candidates(i, free, taken)
+                if cand.tasks.shape[0] == 0:
+                    break
+                pick = self.choose(i, cand, free)
+                if pick is None:
+                    break
+                j, units = pick
+                units = np.asarray(units, dtype=np.int64)
+                if (units < cand.lo[j]).any() or (units > cand.hi[j]).any():
+                    raise AssertionError(
+                        f"{self.name}: infeasible pick {units.tolist()} for task {int(cand.tasks[j])} "
+                        f"(allowed {cand.lo[j].tolist()}..{cand.hi[j].tolist()})"
+                    )
+                act[k * width] = cand.slots[j]
+                act[k * width + 1 : (k + 1) * width] = units
+                free = free - units
+                taken.add(int(cand.tasks[j]))
+            actions[agent] = act
+        return actions
+
+    # ------------------------------------------------------------------------------- helpers
+    def jobs_on(self, agent: int) -> NDArray[np.int64]:
+        """Ids of the tasks running (or preempted) on ``agent``'s cluster, ascending."""
+        view = self.sim_view
+        return np.flatnonzero((view.status == _RUNNING) & (view.cluster == agent))
+
+    def waiting_count(self, agent: int) -> int:
+        """Tasks waiting for ``agent``: its occupied pending slots plus its overflow queue."""
+        view = self.sim_view
+        return int((view.pending[agent] >= 0).sum() + view.queue_len[agent])
+
+    def fair_share(self, agent: int, num_jobs: int) -> NDArray[np.int64]:
+        """``(R,)`` the cluster's capacity divided by ``max(1, num_jobs)`` (floor), in units."""
+        return self.sim_view.capacity[agent] // max(1, num_jobs)
+
+    def apply_resizes(self, targets: dict[int, NDArray[np.int64]]) -> None:
+        """Resize running tasks to ``targets`` (task id -> units); unchanged tasks are not touched.
+
+        The targets must fit the cluster together. Every shrink is applied first; a task that
+        loses some resource and gains another is first cut to the componentwise minimum of its old
+        and new units (still at least its minimum), so every intermediate state fits too.
+        """
+        view = self.sim_view
+        changes = [
+            (t, np.asarray(u, dtype=np.int64)) for t, u in targets.items() if (view.alloc[t] != u).any()
+        ]
+        for t, u in changes:
+            cur = view.alloc[t]
+            if (u <= cur).all():
+                view.resize(t, u)
+            elif (u < cur).any() and u.any() and cur.any():
+                view.resize(t, np.minimum(u, cur))
+        for t, u in changes:
+            if (view.alloc[t] != u).any():
+                view.resize(t, u)
+        for t, _ in changes:
+            self.tracker.resized[t] = True
+
+
+class TaskTracker:
+    """What a non-oracle scheduler can learn by watching the episode through the view.
+
+    Updated at every decision round. At the first round of a slot it credits each task with the
+    allocation it held at the end of the previous slot (after that slot's placements and resizes),
+    then turns newly completed tasks into samples.
+
+    Attributes:
+        attained: ``(T, R)`` float64, units x slots held so far (attained service).
+        active_slots: ``(T,)`` int64, slots in which the task held a non-zero allocation.
+        resized: ``(T,)`` bool, the scheduler changed the task's allocation at least once.
+        sample_type: type index of each completed task, in completion order.
+        sample_alloc: ``(R,)`` time-averaged allocation of each completed task.
+        sample_slots: duration (active slots) of each completed task.
+    """
+
+    def __init__(self) -> None:
+        self.attained = np.zeros((0, 0), dtype=np.float64)
+        self.active_slots = np.zeros(0, dtype=np.int64)
+        self.resized = np.zeros(0, dtype=bool)
+        self._snap = np.zeros((0, 0), dtype=np.int64)
+        self._seen_done = np.zeros(0, dtype=bool)
+        self._last_t = -1
+        self.sample_type: list[int] = []
+        self.sample_alloc: list[NDArray[np.float64]] = []
+        self.sample_slots: list[float] = []
+
+    def _start(self, t_count: int, r: int, t: int) -> None:
+        self.attained = np.zeros((t_count, r), dtype=np.float64)
+        self.active_slots = np.zeros(t_count, dtype=np.int64)
+        self.resized = np.zeros(t_count, dtype=bool)
+        self._snap = np.zeros((t_count, r), dtype=np.int64)
+        self._seen_done = np.zeros(t_count, dtype=bool)
+        self._last_t = t
+        self.sample_type, self.sample_alloc, self.sample_slots = [], [], []
+
+    @property
+    def num_samples(self) -> int:
+        """Completed tasks recorded so far."""
+        return len(self.sample_type)
+
+    def update(self, view: SimView) -> None:
+        """Account for the slot(s) elapsed since the last call and record new completions."""
+        t_count, r = view.num_tasks, view.config.num_resources
+        if self.attained.shape != (t_count, r) or view.t < self._last_t:
+            self._start(t_count, r, view.t)  # a new episode
+        status = view.status
+        dt = view.t - self._last_t
+        if dt > 0:
+            self.attained += self._snap * dt
+            self.active_slots += self._snap.any(axis=1) * dt
+            self._last_t = view.t
+            new_done = np.flatnonzero((status == _DONE) & ~self._seen_done)
+            if new_done.shape[0]:
+                self._seen_done[new_done] = True
+                alloc_now = view.alloc
+                for task in new_done.tolist():
+                    active = int(self.active_slots[task])
+                    if active > 0:
+                        avg = self.attained[task] / active
+                        slots = float(active)
+                    else:  # placed and finished between two observations (multi-task mode)
+                        avg = alloc_now[task].astype(np.float64)
+                        slots = float(view.completion_slot[task] - view.placed_slot[task] + 1)
+                    self.sample_type.append(int(view.type_idx[task]))
+                    self.sample_alloc.append(avg)
+                    self.sample_slots.append(slots)
+        running = status == _RUNNING
+        self._snap = np.where(running[:, None], view.alloc, 0)
+
+    def samples_of(self, type_idx: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``(allocs (n, R), durations (n,))`` of the completed tasks of one type."""
+        sel = [i for i, k in enumerate(self.sample_type) if k == type_idx]
+        r = self.attained.shape[1] if self.attained.ndim == 2 else 0
+        if not sel:
+            return np.zeros((0, r)), np.zeros(0)
+        return (
+            np.stack([self.sample_alloc[i] for i in sel]),
+            np.array([self.sample_slots[i] for i in sel], dtype=np.float64),
+        )
+
+
+# ------------------------------------------------------------------------------ speed function
+def speed_features(
+    alloc: NDArray[Any], cpu_idx: int, gpu_idx: int, extra_idx: tuple[int, ...] = ()
+) -> NDArray[np.float64]:
+    """``(n, 5 + E)`` features ``[1/w, 1, w/p, w, p, w/x_1, ..., w/x_E]`` of the Optimus function.
+
+    ``p`` cpu units, ``w`` gpu units; ``x_e`` the units of each extra resource (e.g. memory), whose
+    per-gpu share enters like the cpu's ``w/p`` (too little of it per gpu slows a task down). Units
+    below 1 are treated as 1 so that the features stay finite.
+    """
+    a = np.asarray(alloc, dtype=np.float64)
+    p = np.maximum(a[:, cpu_idx], 1.0)
+    w = np.maximum(a[:, gpu_idx], 1.0)
+    cols = [1.0 / w, np.ones_like(w), w / p, w, p]
+    cols += [w / np.maximum(a[:, e], 1.0) for e in extra_idx]
+    return np.stack(cols, axis=1)
+
+
+def fit_speed_function(
+    alloc: NDArray[Any],
+    duration: NDArray[Any],
+    cpu_idx: int = 0,
+    gpu_idx: int = 1,
+    extra_idx: tuple[int, ...] = (),
+    criterion: str = "lsq",
+) -> NDArray[np.float64]:
+    """Fit ``duration = a/w + b + c*w/p + d*w + e*p`` with ``a..e >= 0`` (Optimus, SPEC.md s.12).
+
+    With ``extra_idx``, one more term ``f_e * w / x_e`` per extra resource (see
+    :func:`speed_features`). Exact non-negative least squares: the optimum is the best of the
+    least-squares fits on each support whose coefficients are all non-negative, so every support
+    is tried (``2^k - 1`` small solves for ``k`` coefficients: 31 for the paper's function).
+
+    Args:
+        alloc: ``(n, R)`` units (time-averaged allocations may be fractional).
+        duration: ``(n,)`` slots each sample took (the speed is ``1 / duration``).
+        cpu_idx, gpu_idx: which resources are ``p`` and ``w``.
+        extra_idx: further resources with a per-gpu term.
+        criterion: ``"lsq"``: the non-negative least-squares fit; ``"bic"``: among the
+            non-negative fits on every support, the one with the lowest Bayesian information
+            criterion ``n log(RSS / n) + |support| log n`` (fewer terms unless more explain the
+            samples clearly better: robust when durations are noisy or the explored allocations
+            make terms collinear, e.g. ``b`` and ``w/p`` when cpu and gpu grow together).
+
+    Returns:
+        ``(5 + E,)`` coefficients ``[a, b, c, d, e, f_1, ...]``.
+    """
+    x = speed_features(alloc, cpu_idx, gpu_idx, extra_idx)
+    y = np.asarray(duration, dtype=np.float64)
+    if criterion not in ("lsq", "bic"):
+        raise ValueError(f"criterion must be 'lsq' or 'bic', got {criterion!r}")
+    k = x.shape[1]
+    n = max(1, y.shape[0])
+    total = float(np.sum(y**2))
+    floor = 1e-20 * max(total, 1e-300)  # exact fits compare by their number of terms
+
+    def score(err: float, size: int) -> float:
+        if criterion == "lsq":
+            return err
+        return n * float(np.log(max(err, floor) / n)) + size * float(np.log(n))
+
+    best = np.zeros(k)
+    best_score = score(total, 0)
+    for size in range(1, k + 1):
+        for support in combinations(range(k), size):
+            cols = list(support)
+            coef, *_ = np.linalg.lstsq(x[:, cols], y, rcond=None)
+            if (coef < -1e-12).any():
+                continue
+            s = score(float(np.sum((x[:, cols] @ coef - y) ** 2)), size)
+            if s < best_score - 1e-9 * max(1.0, abs(best_score)):
+                best_score = s
+                best = np.zeros(k)
+                best[cols] = np.maximum(coef, 0.0)
+    return best
+
+
+class DurationModel:
+    """Per-type estimates of a task's duration (slots) as a function of its allocation, learned
+    online from a :class:`TaskTracker`'s samples (never from the hidden speed models).
+
+    A type is *fitted* once it has ``min_samples`` completed tasks with at least two distinct
+    allocations: its estimate is then the Optimus function fitted by :func:`fit_speed_function`
+    (with a per-gpu term for each resource other than cpu and gpu, e.g. memory).
+    Before that the estimate is the type's mean observed duration (constant in the allocation),
+    else the mean over all types, else ``prior_slots``; schedulers explore (use a fair share) for
+    unfitted types so that the samples cover several allocations.
+    """
+
+    def __init__(
+        self,
+        tracker: TaskTracker,
+        resource_names: tuple[str, ...],
+        num_types: int,
+        min_samples: int = 4,
+        prior_slots: float = 4.0,
+        criterion: str = "lsq",
+    ) -> None:
+        self.tracker = tracker
+        self.num_types = num_types
+        self.cpu_idx = resource_index(resource_names, "cpu", 0)
+        self.gpu_idx = resource_index(resource_names, "gpu", len(resource_names) - 1)
+        self.extra_idx = tuple(r for r in range(len(resource_names)) if r not in (self.cpu_idx, self.gpu_idx))
+        self.min_samples = min_samples
+        self.prior_slots = prior_slots
+        self.criterion = criterion
+        self._coef: list[NDArray[np.float64] | None] = [None] * num_types
+        self._mean: list[float | None] = [None] * num_types
+        self._seen = -1
+
+    def _refresh(self) -> None:
+        if self._seen == self.tracker.num_samples:
+            return
+        self._seen = self.tracker.num_samples
+        for k in range(self.num_types):
+            alloc, dur = self.tracker.samples_of(k)
+            if dur.shape[0] == 0:
+                continue
+            self._mean[k] = float(dur.mean())
+            distinct = np.unique(np.round(alloc, 6), axis=0).shape[0]
+            if dur.shape[0] >= self.min_samples and distinct >= 2:
+                self._coef[k] = fit_speed_function(
+                    alloc, dur, self.cpu_idx, self.gpu_idx, self.extra_idx, self.criterion
+                )
+
+    def fitted(self, type_idx: int) -> bool:
+        """Whether type ``type_idx`` has a fitted speed function."""
+        self._refresh()
+        return self._coef[type_idx] is not None
+
+    def coefficients(self, type_idx: int) -> NDArray[np.float64] | None:
+        """The fitted ``[a, b, c, d, e, f_1, ...]`` of a type (see :func:`fit_speed_function`),
+        or ``None``."""
+        self._refresh()
+        return self._coef[type_idx]
+
+    def predict(self, type_idx: int, alloc: NDArray[Any]) -> NDArray[np.float64]:
+        """Estimated duration (slots, ``>= 1``) of a type's task at each of ``alloc`` ``(n, R)``."""
+        self._refresh()
+        a = np.atleast_2d(np.asarray(alloc))
+        coef = self._coef[type_idx]
+        if coef is not None:
+            est = speed_features(a, self.cpu_idx, self.gpu_idx, self.extra_idx) @ coef
+        else:
+            known = [m for m in self._mean if m is not None]
+            const = self._mean[type_idx]
+            if const is None:
+                const = float(np.mean(known)) if known else self.prior_slots
+            est = np.full(a.shape[0], const)
+        return np.maximum(est, 1.0)
+
+    def efficient(
+        self,
+        type_idx: int,
+        lo: NDArray[np.int64],
+        hi: NDArray[np.int64],
+        scale: NDArray[np.int64],
+        tol: float = 0.05,
+    ) -> tuple[NDArray[np.int64], float]:
+        """The cheapest allocation in the box ``lo..hi`` whose estimated duration is within
+        ``tol`` of the box's best: ``(units (R,), estimated slots)``.
+
+        Cost = units normalised by ``scale`` (the cluster's capacity), summed over resources.
+        """
+        grid = box_grid(lo, hi)
+        est = self.predict(type_idx, grid)
+        ok = est <= est.min() * (1.0 + tol) + 1e-9
+        cost = np.where(ok, (grid / scale).sum(axis=1), np.inf)
+        j = int(np.argmin(cost))
+        return grid[j], float(est[j])
+
+    def remaining(self, task: int, type_idx: int, alloc: NDArray[Any]) -> NDArray[np.float64]:
+        """Estimated remaining slots of a task at each of ``alloc`` ``(n, R)``.
+
+        The fraction done is estimated as active slots / estimated duration at the task's
+        time-averaged allocation (capped at 95%, since the estimate may be short).
+        """
+        tr = self.tracker
+        active = int(tr.active_slots[task]) if task < tr.active_slots.shape[0] else 0
+        frac = 0.0
+        if active > 0:
+            avg = tr.attained[task] / active
+            frac = min(0.95, active / float(self.predict(type_idx, avg[None])[0]))
+        return (1.0 - frac) * self.predict(type_idx, alloc)

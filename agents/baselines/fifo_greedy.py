@@ -1,0 +1,24 @@
+"""``fifo-greedy``: the oldest task gets everything free, up to the per-task maximum."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agents.baselines._common import Candidates, HeuristicScheduler
+
+__all__ = ["FifoGreedyScheduler"]
+
+
+class FifoGreedyScheduler(HeuristicScheduler):
+    """Each agent places its oldest pending task that fits (FIFO by arrival) with every free unit
+    of each resource, capped at the per-task maximum; no-op when nothing fits.
+
+    Conflicts: decentralised; the env's rule decides a task picked by several agents (SPEC.md
+    section 6) and the losers decide again in the next round.
+    """
+
+    name = "fifo-greedy"
+
+    def choose(self, agent: int, cand: Candidates, free: NDArray[np.int64]) -> tuple[int, NDArray[np.int64]]:
+        return 0, cand.hi[0].copy()

@@ -1,0 +1,212 @@
+"""``optimus`` (elastic) and ``optimus-np``: marginal-gain allocation on a fitted speed function.
+
+After Optimus (Peng et al., EuroSys 2018) as the TapFinger paper's baseline uses it (SPEC.md
+s.12): the speed function ``f(p, w) = 1 / (a/w + b + c*w/p + d*w + e*p)`` (``p`` cpu units, ``w``
+gpu units) is fitted per task type, online, from the durations of the tasks that have completed
+in the episode (:class:`~agents.baselines._common.DurationModel`), never from the hidden models.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agents.baselines._common import Candidates
+from agents.baselines._estimating import EstimatingScheduler
+
+__all__ = ["OptimusNonPreemptiveScheduler", "OptimusScheduler"]
+
+
+class OptimusScheduler(EstimatingScheduler):
+    """ELASTIC (uses ``SimView.resize``): Optimus's marginal-gain allocation, re-done every slot.
+
+    Allocation of a set of jobs within a budget (:meth:`allocate`): the jobs are admitted in order
+    of estimated remaining time at their base allocation (shortest first, ties oldest) while their
+    base allocations fit; the base is the minimum for a type whose speed function is fitted, else
+    the fair share (exploration, so that samples cover several allocations), or the current
+    allocation for a running task of an unfitted type. Then, one unit at a time, the unit of any
+    resource that most reduces an admitted job's estimated remaining time (``(1 - estimated
+    fraction done) * duration(a)``) is granted, until no unit reduces it.
+
+    Every slot, at its first round and before placing, each cluster allocates its capacity among
+    its running, preempted and pending tasks: running tasks not admitted are preempted (all-zero
+    resize), the others are resized to their new allocation unless the estimated gain is below
+    the switch cost ``(1 - switch_penalty)`` slots of the type (then they keep theirs, if
+    everything still fits). Shrinks are applied before growths. The pending tasks granted units
+    are then placed one per round in priority order; units left over (a planned task taken by
+    another cluster) go to the remaining pending tasks by the same allocation over the free units
+    (as in ``optimus-np``).
+
+    Conflicts: decentralised; the env's rule decides a task picked by several agents (SPEC.md
+    section 6) and the losers decide again in the next round.
+    """
+
+    name = "optimus"
+    uses_elastic_api = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._plan: dict[int, list[tuple[int, NDArray[np.int64]]]] = {}
+
+    def reset(self, seed: int | None = None) -> None:
+        super().reset(seed)
+        self._plan = {}
+
+    # ---------------------------------------------------------------------------- allocation
+    def allocate(
+        self,
+        agent: int,
+        jobs: NDArray[np.int64],
+        budget: NDArray[np.int64],
+        num_jobs: int,
+        cap: NDArray[np.int64] | None = None,
+    ) -> tuple[list[int], NDArray[np.int64]]:
+        """Optimus allocation of ``jobs`` (task ids, ascending) within ``budget`` ``(R,)``.
+
+        Args:
+            agent: the cluster.
+            jobs: ``(J,)`` task ids (running, preempted or pending), oldest first.
+            budget: units available to them.
+            num_jobs: jobs sharing the cluster, for the exploration share.
+            cap: ``(J, R)`` most units each job may get (default: the per-task maximum).
+
+        Returns:
+            ``(admitted job indices in priority order, units (J, R))`` (zeros where not admitted).
+        """
+        view = self.sim_view
+        model = self.model
+        max_level = view.max_level
+        r = max_level.shape[0]
+        share = self.fair_share(agent, num_jobs)
+        j_count = jobs.shape[0]
+        base = np.zeros((j_count, r), dtype=np.int64)
+        fitted = np.zeros(j_count, dtype=bool)
+        rem0 = np.zeros(j_count)
+        types = view.type_idx[jobs]
+        for j, task in enumerate(jobs.tolist()):
+            k = int(types[j])
+            lo = view.min_request[task]
+            fitted[j] = model.fitted(k)
+            cur = view.alloc[task] if view.status[task] == 2 else np.zeros_like(lo)
+            if fitted[j]:
+                base[j] = lo
+            elif cur.any():
+                base[j] = cur
+            else:
+                base[j] = np.clip(share, lo, max_level)
+            if cap is not None:
+                base[j] = np.clip(base[j], lo, cap[j])
+            rem0[j] = float(model.remaining(task, k, base[j][None])[0])
+        order = np.argsort(rem0, kind="stable").tolist()
+        units = np.zeros_like(base)
+        left = budget.astype(np.int64).copy()
+        admitted: list[int] = []
+        for j in order:
+            if (base[j] <= left).all():
+                units[j] = base[j]
+                left -= base[j]
+                admitted.append(j)
+        grow = [j for j in admitted if fitted[j]]
+        if not grow:
+            return admitted, units
+        upper = np.broadcast_to(max_level, units.shape) if cap is None else np.minimum(cap, max_level)
+        eye = np.eye(r, dtype=np.int64)
+        gains = np.full((j_count, r), -np.inf)
+        rem_now = np.zeros(j_count)
+
+        def refresh(j: int) -> None:
+            task, k = int(jobs[j]), int(types[j])
+            cands = np.concatenate([units[j][None], units[j][None] + eye])
+            rem = model.remaining(task, k, cands)
+            rem_now[j] = rem[0]
+            gains[j] = np.where(units[j] < upper[j], rem[0] - rem[1:], -np.inf)
+
+        for j in grow:
+            refresh(j)
+        while True:
+            masked = np.where(left[None, :] >= 1, gains, -np.inf)
+            flat = int(np.argmax(masked))
+            j, res = divmod(flat, r)
+            if not masked[j, res] > 1e-9:
+                break
+            units[j, res] += 1
+            left[res] -= 1
+            refresh(j)
+        return admitted, units
+
+    # ------------------------------------------------------------------------------- elastic
+    def rebalance(self) -> None:
+        view = self.sim_view
+        model = self.model
+        types_cfg = view.config.workload.task_types
+        self._plan = {}
+        for agent in range(view.config.num_clusters):
+            running = self.jobs_on(agent)
+            row = view.pending[agent]
+            pend = np.sort(row[row >= 0])
+            jobs = np.concatenate([running, pend])
+            if jobs.shape[0] == 0:
+                self._plan[agent] = []
+                continue
+            cap = view.capacity[agent]
+            num_jobs = jobs.shape[0] + int(view.queue_len[agent])
+            admitted, target = self.allocate(agent, jobs, cap, num_jobs)
+            n_run = running.shape[0]
+            final = target.copy()
+            for j in range(n_run):
+                task = int(jobs[j])
+                cur = view.alloc[task]
+                k = int(view.type_idx[task])
+                if not cur.any() or not target[j].any() or (cur == target[j]).all():
+                    continue
+                if not model.fitted(k):
+                    final[j] = cur
+                    continue
+                rem = model.remaining(task, k, np.stack([cur, target[j]]))
+                if rem[0] - rem[1] < 1.0 - types_cfg[k].switch_penalty:
+                    final[j] = cur
+            if (final.sum(axis=0) > cap).any():
+                final = target
+            self.apply_resizes({int(jobs[j]): final[j] for j in range(n_run)})
+            self._plan[agent] = [(int(jobs[j]), final[j]) for j in admitted if j >= n_run]
+
+    # ----------------------------------------------------------------------------- placement
+    def choose(self, agent: int, cand: Candidates, free: NDArray[np.int64]) -> tuple[int, NDArray[np.int64]]:
+        where = {int(t): j for j, t in enumerate(cand.tasks.tolist())}
+        for task, grant in self._plan.get(agent, []):
+            j = where.get(task)
+            if j is not None:
+                units = np.minimum(grant, cand.hi[j])
+                if (units >= cand.lo[j]).all():
+                    return j, units
+        return self.allocate_waiting(agent, cand, free)
+
+    def allocate_waiting(
+        self, agent: int, cand: Candidates, free: NDArray[np.int64]
+    ) -> tuple[int, NDArray[np.int64]]:
+        """The Optimus allocation over the waiting candidates within ``free``: the
+        highest-priority admitted task and its units."""
+        view = self.sim_view
+        num_jobs = self.waiting_count(agent) + int(view.running_count[agent])
+        admitted, units = self.allocate(agent, cand.tasks, free.copy(), num_jobs, cand.hi)
+        j = admitted[0]  # the first candidate in priority order always fits (its base <= hi)
+        return j, np.minimum(units[j], cand.hi[j])
+
+
+class OptimusNonPreemptiveScheduler(OptimusScheduler):
+    """``optimus-np``: the non-preemptive variant of :class:`OptimusScheduler`.
+
+    Running tasks are never resized. At every round each agent runs the Optimus allocation
+    (:meth:`OptimusScheduler.allocate`) over its pending tasks that fit, within its free units, and
+    places the highest-priority admitted task (shortest estimated remaining time) with the units
+    the allocation gave it.
+
+    Conflicts: decentralised; the env's rule decides a task picked by several agents (SPEC.md
+    section 6) and the losers decide again in the next round.
+    """
+
+    name = "optimus-np"
+    uses_elastic_api = False
+
+    def choose(self, agent: int, cand: Candidates, free: NDArray[np.int64]) -> tuple[int, NDArray[np.int64]]:
+        return self.allocate_waiting(agent, cand, free)

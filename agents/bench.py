@@ -1,0 +1,394 @@
+"""The benchmark harness behind ``edgesched bench``: every scheduler on the same seeds.
+
+A benchmark is a grid of cells, one per (scheduler, seed), plus the ``lower-bound`` figure per seed
+(every task alone at its best allocation, no waiting: see :mod:`agents.baselines.lower_bound`).
+Each cell builds its own scheduler and resets its env with the seed, so a cell's result depends
+only on (preset, overrides, scheduler, seed): running the cells in parallel processes
+(``workers > 1``) gives exactly the records of a serial run.
+
+Outputs of :func:`write_outputs` in the output directory:
+
+* ``results.json``: a JSON list of records, one per (scheduler, seed), ordered by scheduler (as
+  given, then ``lower-bound``) and seed; each has ``scheduler``, ``seed``, ``preset``,
+  ``overrides`` and every key of the env's metrics dict (the lower-bound records have ``null``
+  where a key does not apply, e.g. utilisation). Wall-clock times are not in it (they are not
+  reproducible), so serial and parallel runs write byte-identical files;
+* ``timings.json``: ``{scheduler, seed, wall_time_s}`` per cell;
+* ``summary.csv`` and ``summary.md``: the table of :func:`summarize` (one row per scheduler);
+* plots (:mod:`agents.plots`): ``jct_cdf.png``, ``jct_box.png``, ``tasks_in_system.png``,
+  ``utilization.png``, ``gantt.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import multiprocessing
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.baselines import LOWER_BOUND, lower_bound_jct, lower_bound_metrics, make_scheduler
+from agents.evaluate import episode_trace, run_episode
+from edgesched_env.parallel_env import EdgeSchedParallelEnv
+
+__all__ = [
+    "BenchResult",
+    "Cell",
+    "format_table",
+    "run_bench",
+    "run_cell",
+    "summarize",
+    "t_quantile_975",
+    "write_outputs",
+]
+
+#: Baselines of the reduction columns (the paper's request-based Min and Tiresias).
+REDUCTION_BASELINES = ("min", "tiresias")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One episode of the grid.
+
+    Attributes:
+        scheduler: registered scheduler name, or ``"lower-bound"``.
+        seed: episode seed (the env and the scheduler are both seeded with it).
+        preset: preset name.
+        overrides: env config overrides as sorted ``(key, value)`` pairs.
+        keep_series: also return the episode's time series and per-task data (for plots).
+    """
+
+    scheduler: str
+    seed: int
+    preset: str
+    overrides: tuple[tuple[str, Any], ...] = ()
+    keep_series: bool = False
+
+
+@dataclass
+class CellResult:
+    """What a cell returns: its record, its wall time (s), per-task JCTs and optional series."""
+
+    record: dict[str, Any]
+    wall_time_s: float
+    jct: np.ndarray
+    series: dict[str, Any] | None = None
+
+
+_ENV_CACHE: dict[tuple[str, tuple[tuple[str, Any], ...]], EdgeSchedParallelEnv] = {}
+
+
+def _env_for(preset: str, overrides: tuple[tuple[str, Any], ...]) -> EdgeSchedParallelEnv:
+    """One env per (preset, overrides) and process; ``reset(seed)`` makes reuse exact."""
+    key = (preset, overrides)
+    env = _ENV_CACHE.get(key)
+    if env is None:
+        env = _ENV_CACHE[key] = EdgeSchedParallelEnv(preset, **dict(overrides))
+    return env
+
+
+def run_cell(cell: Cell) -> CellResult:
+    """Run one cell (top-level, so that worker processes can pickle it)."""
+    env = _env_for(cell.preset, cell.overrides)
+    t0 = time.perf_counter()
+    series: dict[str, Any] | None = None
+    if cell.scheduler == LOWER_BOUND:
+        env.reset(seed=cell.seed)
+        metrics = lower_bound_metrics(env)
+        jct = lower_bound_jct(env)
+    else:
+        metrics = run_episode(make_scheduler(cell.scheduler), env, cell.seed)
+        trace = episode_trace(env)
+        jct = trace["jct"]
+        if cell.keep_series:
+            series = trace
+    record: dict[str, Any] = {
+        "scheduler": cell.scheduler,
+        "seed": cell.seed,
+        "preset": env.config.name,
+        "overrides": dict(cell.overrides),
+    }
+    record.update(metrics)
+    return CellResult(record, time.perf_counter() - t0, np.asarray(jct), series)
+
+
+@dataclass
+class BenchResult:
+    """All cells of a benchmark, in grid order (schedulers as given, ``lower-bound`` last).
+
+    Attributes:
+        preset: preset name; schedulers: scheduler names (without the lower bound).
+        seeds: the seeds; records: one per cell (no wall time); timings: wall time (s) per cell.
+        jct: ``(scheduler, seed) -> per-task JCTs (slots)``.
+        series: ``scheduler -> episode trace`` of the first seed (see
+            :func:`agents.evaluate.episode_trace`).
+    """
+
+    preset: str
+    schedulers: list[str]
+    seeds: list[int]
+    records: list[dict[str, Any]]
+    timings: list[dict[str, Any]]
+    jct: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    series: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _fill_missing(records: list[dict[str, Any]]) -> None:
+    """Give every record every key (``None`` where absent), in the key order of the first
+    scheduler record, so that ``results.json`` has one schema."""
+    order: list[str] = []
+    for rec in records:
+        for k in rec:
+            if k not in order:
+                order.append(k)
+    for i, rec in enumerate(records):
+        records[i] = {k: rec.get(k) for k in order}
+
+
+def run_bench(
+    preset: str,
+    schedulers: Sequence[str],
+    seeds: Sequence[int],
+    workers: int = 1,
+    progress: bool = True,
+    lower_bound: bool = True,
+    **env_overrides: Any,
+) -> BenchResult:
+    """Run every scheduler on every seed (and the lower bound), serially or in processes.
+
+    Args:
+        preset: preset name.
+        schedulers: registered scheduler names.
+        seeds: episode seeds, shared by all schedulers.
+        workers: worker processes (1: run in this process). Results do not depend on it.
+        progress: show a tqdm progress bar on stderr.
+        lower_bound: add the ``lower-bound`` figure's records.
+        **env_overrides: env config overrides (``num_tasks=40``, ...).
+
+    Returns:
+        The :class:`BenchResult`.
+    """
+    if not seeds:
+        raise ValueError("run_bench needs at least one seed")
+    if not schedulers:
+        raise ValueError("run_bench needs at least one scheduler")
+    for name in schedulers:
+        make_scheduler(name)  # unknown names fail before any work
+    _env_for(preset, tuple(sorted(env_overrides.items())))  # so do bad presets and overrides
+    overrides = tuple(sorted(env_overrides.items()))
+    seeds = [int(s) for s in seeds]
+    names = list(schedulers) + ([LOWER_BOUND] if lower_bound else [])
+    first = seeds[0] if seeds else None
+    cells = [
+        Cell(name, s, preset, overrides, keep_series=(s == first and name != LOWER_BOUND))
+        for name in names
+        for s in seeds
+    ]
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(cells), desc=f"bench {preset}", unit="ep", disable=not progress, file=sys.stderr)
+    results: dict[Cell, CellResult] = {}
+    if workers <= 1:
+        for cell in cells:
+            results[cell] = run_cell(cell)
+            bar.update(1)
+    else:
+        # "spawn": fresh interpreters, the same on every OS, and safe whatever threads this
+        # process runs (a progress bar's monitor thread, a notebook's kernel).
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = {pool.submit(run_cell, cell): cell for cell in cells}
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                bar.update(1)
+    bar.close()
+    records = [results[c].record for c in cells]
+    _fill_missing(records)
+    out = BenchResult(
+        preset=preset,
+        schedulers=list(schedulers),
+        seeds=seeds,
+        records=records,
+        timings=[
+            {"scheduler": c.scheduler, "seed": c.seed, "wall_time_s": results[c].wall_time_s} for c in cells
+        ],
+    )
+    for c in cells:
+        out.jct[(c.scheduler, c.seed)] = results[c].jct
+        series = results[c].series
+        if series is not None:
+            out.series[c.scheduler] = series
+    return out
+
+
+# ---------------------------------------------------------------------------------- summary
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+         2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+         2.052, 2.048, 2.045, 2.042)  # fmt: skip
+
+
+def t_quantile_975(df: int) -> float:
+    """The 97.5% quantile of Student's t with ``df`` degrees of freedom (two-sided 95% CI).
+
+    Exact to 3 decimals up to 30, then ``1.96 + 2.5 / df`` (within 0.002 of the true value).
+    """
+    if df < 1:
+        return math.nan
+    return _T975[df - 1] if df <= 30 else 1.96 + 2.5 / df
+
+
+def summarize(result: BenchResult, baselines: Sequence[str] = REDUCTION_BASELINES) -> list[dict[str, Any]]:
+    """One row per scheduler (then ``lower-bound``), aggregated over seeds.
+
+    Row keys: ``scheduler``; ``seeds``; ``mean_jct`` (mean over seeds of the per-episode mean
+    JCT, slots), ``mean_jct_ci95`` (half-width of its 95% t-interval over seeds), ``mean_jct_std``;
+    ``p95_jct``, ``p99_jct``, ``makespan``, ``mean_tasks_in_system`` (means over seeds);
+    ``util_<resource>`` (mean utilisation, ``[0, 1]``); ``conflicts``, ``rounds`` (means);
+    ``vs_<baseline>`` for each of ``baselines`` (default :data:`REDUCTION_BASELINES`) that was
+    run: the reduction
+    ``(baseline - this) / baseline`` of the mean JCT (positive: better than the baseline);
+    ``vs_lower_bound``: ``this / lower-bound`` mean JCT ratio.
+    """
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for rec in result.records:
+        by_name.setdefault(rec["scheduler"], []).append(rec)
+    rows: list[dict[str, Any]] = []
+    for name, recs in by_name.items():
+        jcts = np.array([r["mean_jct"] for r in recs], dtype=np.float64)
+        n = jcts.shape[0]
+        std = float(jcts.std(ddof=1)) if n > 1 else 0.0
+        row: dict[str, Any] = {
+            "scheduler": name,
+            "seeds": n,
+            "mean_jct": float(jcts.mean()),
+            "mean_jct_ci95": t_quantile_975(n - 1) * std / math.sqrt(n) if n > 1 else math.nan,
+            "mean_jct_std": std,
+        }
+        for key in ("p95_jct", "p99_jct", "makespan", "mean_tasks_in_system"):
+            row[key] = float(np.mean([r[key] for r in recs]))
+        util = recs[0].get("utilization")
+        for res in util or {}:
+            row[f"util_{res}"] = float(np.mean([r["utilization"][res] for r in recs]))
+        for key in ("conflicts", "rounds"):
+            vals = [r[key] for r in recs if r.get(key) is not None]
+            row[key] = float(np.mean(vals)) if vals else None
+        rows.append(row)
+    means = {r["scheduler"]: r["mean_jct"] for r in rows}
+    for row in rows:
+        for base in baselines:
+            if base in means:
+                row[f"vs_{base}"] = (means[base] - row["mean_jct"]) / means[base]
+        if LOWER_BOUND in means:
+            row["vs_lower_bound"] = row["mean_jct"] / means[LOWER_BOUND]
+    return rows
+
+
+def _fmt(v: Any, spec: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return format(v, spec)
+
+
+def format_table(
+    rows: list[dict[str, Any]], markdown: bool = False, baselines: Sequence[str] = REDUCTION_BASELINES
+) -> str:
+    """The benchmark table as aligned text (or a Markdown table).
+
+    Columns: scheduler, mean JCT +- 95% CI over seeds, p95 JCT, makespan (slots), utilisation per
+    resource (%), reduction of the mean JCT vs each of ``baselines`` (default ``min`` and
+    ``tiresias``; %, positive = better), and the ratio to the lower bound.
+    """
+    res = [k[len("util_") :] for k in rows[0] if k.startswith("util_")] if rows else []
+    for row in rows:
+        for k in row:
+            if k.startswith("util_") and k[len("util_") :] not in res:
+                res.append(k[len("util_") :])
+    head = ["scheduler", "mean JCT (95% CI)", "p95 JCT", "makespan"]
+    head += [f"util {r}" for r in res]
+    head += [f"vs {b}" for b in baselines] + ["x lower bound"]
+    body = []
+    for row in rows:
+        ci = row.get("mean_jct_ci95")
+        cells = [
+            row["scheduler"],
+            f"{row['mean_jct']:.2f}" + ("" if ci is None or math.isnan(ci) else f" ± {ci:.2f}"),
+            _fmt(row.get("p95_jct"), ".1f"),
+            _fmt(row.get("makespan"), ".1f"),
+        ]
+        for r in res:
+            u = row.get(f"util_{r}")
+            cells.append(_fmt(None if u is None else 100 * u, ".1f"))
+        for b in baselines:
+            v = row.get(f"vs_{b}")
+            cells.append(_fmt(None if v is None else 100 * v, "+.1f") + ("%" if v is not None else ""))
+        cells.append(_fmt(row.get("vs_lower_bound"), ".2f"))
+        body.append(cells)
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+        lines += ["| " + " | ".join(c) + " |" for c in body]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(b, widths)) for b in body]
+    return "\n".join(lines)
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    raise TypeError(f"not JSON serialisable: {type(v).__name__}")
+
+
+def write_outputs(
+    result: BenchResult,
+    out_dir: str | Path,
+    plots: bool = True,
+    baselines: Sequence[str] = REDUCTION_BASELINES,
+) -> list[Path]:
+    """Write ``results.json``, ``timings.json``, ``summary.csv``, ``summary.md`` and the plots.
+
+    Returns:
+        The paths written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    path = out / "results.json"
+    path.write_text(json.dumps(result.records, indent=1, default=_json_default) + "\n")
+    written.append(path)
+    path = out / "timings.json"
+    path.write_text(json.dumps(result.timings, indent=1) + "\n")
+    written.append(path)
+    rows = summarize(result, baselines)
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row if k not in keys]
+    path = out / "summary.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in keys})
+    written.append(path)
+    path = out / "summary.md"
+    path.write_text(
+        f"preset `{result.preset}`, seeds {result.seeds[0]}..{result.seeds[-1]} "
+        f"({len(result.seeds)}); JCT in slots\n\n"
+        + format_table(rows, markdown=True, baselines=baselines)
+        + "\n"
+    )
+    written.append(path)
+    if plots:
+        from agents.plots import plot_all
+
+        written += plot_all(result, out)
+    return written

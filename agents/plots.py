@@ -1,0 +1,212 @@
+"""Plots of a benchmark (matplotlib, Agg backend, imported lazily; ``pip install 'edgesched[viz]'``).
+
+:func:`plot_all` writes, for a :class:`~agents.bench.BenchResult`:
+
+* ``jct_cdf.png``: empirical CDF of the per-task JCT (slots), all seeds pooled, per scheduler
+  (the lower bound dashed);
+* ``jct_box.png``: box plot of the same per-task JCTs (log scale);
+* ``tasks_in_system.png``: tasks in the system at each slot of the first seed's episode;
+* ``utilization.png``: allocated / capacity over all clusters at each slot of the first seed's
+  episode, one panel per resource;
+* ``gantt.png``: per-cluster Gantt chart of the first seed's episode of one scheduler (default:
+  the non-oracle scheduler with the lowest mean JCT): a bar per task from its placement slot to
+  its completion slot, stacked in lanes within each cluster, coloured by task type.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from agents.bench import BenchResult
+
+__all__ = ["gantt_lanes", "plot_all"]
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError("plots need matplotlib: pip install 'edgesched[viz]'") from exc
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def gantt_lanes(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Greedy lane assignment of intervals ``[start, end)`` so that no two in a lane overlap.
+
+    Args:
+        start, end: ``(n,)`` slots (``end > start``).
+
+    Returns:
+        ``(n,)`` int64 lane index per interval (lanes are reused as soon as they are free).
+    """
+    order = np.lexsort((end, start))
+    lane_end: list[int] = []
+    lane = np.zeros(start.shape[0], dtype=np.int64)
+    for i in order.tolist():
+        for k, e in enumerate(lane_end):
+            if e <= start[i]:
+                lane[i] = k
+                lane_end[k] = int(end[i])
+                break
+        else:
+            lane[i] = len(lane_end)
+            lane_end.append(int(end[i]))
+    return lane
+
+
+def _colors(names: list[str]) -> dict[str, Any]:
+    plt = _pyplot()
+    cmap = plt.get_cmap("tab20")
+    return {n: cmap(i % 20) for i, n in enumerate(names)}
+
+
+def plot_all(result: BenchResult, out_dir: str | Path, gantt_scheduler: str | None = None) -> list[Path]:
+    """Write the five plots into ``out_dir``; return their paths."""
+    from agents.baselines import LOWER_BOUND
+
+    plt = _pyplot()
+    out = Path(out_dir)
+    names = list(result.schedulers)
+    colors = _colors(names)
+    paths: list[Path] = []
+
+    def pooled(name: str) -> np.ndarray:
+        parts = [result.jct[(name, s)] for s in result.seeds if (name, s) in result.jct]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    # JCT CDF
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name in names:
+        x = np.sort(pooled(name))
+        if x.shape[0]:
+            ax.step(
+                x, np.arange(1, x.shape[0] + 1) / x.shape[0], where="post", label=name, color=colors[name]
+            )
+    lb = np.sort(pooled(LOWER_BOUND))
+    if lb.shape[0]:
+        ax.step(lb, np.arange(1, lb.shape[0] + 1) / lb.shape[0], where="post", label=LOWER_BOUND,
+                color="black", linestyle="--")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("JCT (slots, log scale)")
+    ax.set_ylabel("fraction of tasks")
+    ax.set_title(f"JCT CDF: {result.preset}, {len(result.seeds)} seeds pooled")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    paths.append(_save(fig, out / "jct_cdf.png"))
+
+    # JCT box plot
+    fig, ax = plt.subplots(figsize=(max(6, 0.7 * (len(names) + 1)), 5))
+    labels = [*names, LOWER_BOUND] if lb.shape[0] else names
+    data = [pooled(n) for n in labels]
+    ax.boxplot(data, showfliers=True, flierprops={"markersize": 2})
+    ax.set_xticks(range(1, len(labels) + 1), labels, rotation=45, ha="right", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("JCT (slots, log scale)")
+    ax.set_title(f"JCT per task: {result.preset}")
+    ax.grid(True, axis="y", alpha=0.3)
+    paths.append(_save(fig, out / "jct_box.png"))
+
+    # tasks in system over time
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name in names:
+        s = result.series.get(name)
+        if s is not None:
+            ax.plot(s["in_system"], label=name, color=colors[name], linewidth=1)
+    ax.set_xlabel("slot")
+    ax.set_ylabel("tasks in system")
+    ax.set_title(f"Tasks in system: {result.preset}, seed {result.seeds[0]}")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    paths.append(_save(fig, out / "tasks_in_system.png"))
+
+    # utilisation over time per resource
+    any_series = next(iter(result.series.values()), None)
+    res_names = list(any_series["resource_names"]) if any_series else []
+    fig, axes = plt.subplots(len(res_names) or 1, 1, figsize=(8, 2.8 * max(1, len(res_names))), sharex=True)
+    axes = np.atleast_1d(axes)
+    for r, res in enumerate(res_names):
+        ax = axes[r]
+        for name in names:
+            s = result.series.get(name)
+            if s is None or s["used"].shape[0] == 0:
+                continue
+            util = s["used"][:, :, r].sum(axis=1) / s["capacity"][:, r].sum()
+            ax.plot(util, label=name, color=colors[name], linewidth=1)
+        ax.set_ylabel(f"{res} utilisation")
+        ax.set_ylim(0, 1.05)
+        ax.grid(True, alpha=0.3)
+    axes[0].set_title(f"Utilisation (all clusters): {result.preset}, seed {result.seeds[0]}")
+    axes[-1].set_xlabel("slot")
+    axes[0].legend(fontsize=7, ncol=3)
+    paths.append(_save(fig, out / "utilization.png"))
+
+    # Gantt chart
+    gname = gantt_scheduler or _best_peer(result)
+    s = result.series.get(gname) if gname else None
+    fig, ax = plt.subplots(figsize=(11, 6))
+    if s is not None:
+        _gantt(ax, s, f"{gname}, {result.preset}, seed {result.seeds[0]}")
+    paths.append(_save(fig, out / "gantt.png"))
+    return paths
+
+
+def _best_peer(result: BenchResult) -> str | None:
+    """The non-oracle scheduler with the lowest mean JCT over seeds."""
+    best, best_jct = None, np.inf
+    for name in result.schedulers:
+        if "oracle" in name:
+            continue
+        vals = [r["mean_jct"] for r in result.records if r["scheduler"] == name]
+        if vals and float(np.mean(vals)) < best_jct:
+            best, best_jct = name, float(np.mean(vals))
+    return best
+
+
+def _gantt(ax: Any, s: dict[str, Any], title: str) -> None:
+    plt = _pyplot()
+    placed = s["placed_slot"]
+    done = s["completion_slot"]
+    ok = placed >= 0
+    end_all = int(max(done.max(initial=0), placed.max(initial=0))) + 1
+    cmap = plt.get_cmap("tab10")
+    n_clusters = s["capacity"].shape[0]
+    base = 0.0
+    ticks, tick_labels = [], []
+    for c in range(n_clusters):
+        sel = np.flatnonzero(ok & (s["cluster"] == c))
+        start = placed[sel]
+        end = np.where(done[sel] >= 0, done[sel] + 1, end_all)
+        lanes = gantt_lanes(start, end) if sel.shape[0] else np.zeros(0, dtype=np.int64)
+        height = int(lanes.max()) + 1 if lanes.shape[0] else 1
+        for t, st, en, ln in zip(sel.tolist(), start.tolist(), end.tolist(), lanes.tolist()):
+            ax.broken_barh(
+                [(st, en - st)],
+                (base + ln, 0.9),
+                facecolors=cmap(int(s["type_idx"][t]) % 10),
+                edgecolor="white",
+                linewidth=0.5,
+            )
+        ticks.append(base + height / 2)
+        tick_labels.append(f"cluster {c}")
+        base += height + 1
+        ax.axhline(base - 0.5, color="grey", linewidth=0.5)
+    ax.set_yticks(ticks, tick_labels)
+    ax.set_xlabel("slot")
+    ax.set_title(f"Gantt (a bar per task, placement to completion): {title}")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(k % 10)) for k in range(len(s["type_names"]))]
+    ax.legend(handles, list(s["type_names"]), fontsize=8, loc="upper right")
+
+
+def _save(fig: Any, path: Path) -> Path:
+    plt = _pyplot()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
