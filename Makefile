@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 bench: $(STAMP)
-	$(BIN)/edgesched run --preset tapfinger-synthetic --seed 0
+	$(BIN)/edgesched bench --seeds 3 --workers 2
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q

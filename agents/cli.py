@@ -16,29 +16,48 @@ from typing import Any
 __all__ = ["main"]
 
 
-def _cmd_presets(args: argparse.Namespace) -> int:
+def _preset_rows() -> list[dict[str, object]]:
+    """One row per preset: its parameters and its source (for ``edgesched presets``)."""
     from edgesched_env.presets import PRESET_INFO, PRESETS
 
-    rows = []
+    rows: list[dict[str, object]] = []
     for name, factory in PRESETS.items():
         cfg = factory()
         w = cfg.workload
         caps = sorted({c.capacity for c in cfg.clusters})
+        gens = sorted({c.gpu_generation for c in cfg.clusters if c.gpu_generation})
+        if w.arrival_process == "trace" or w.fixed_tasks is not None:
+            arrivals = "trace replay"
+        else:
+            arrivals = f"{w.arrival_process} {w.arrival_rate:g}/slot"
         rows.append(
             {
                 "preset": name,
                 "clusters": cfg.num_clusters,
                 "resources": ",".join(cfg.resource_names),
                 "capacities": " ".join(str(c) for c in caps),
-                "arrival_rate": w.arrival_rate if w.fixed_tasks is None else "trace",
+                "gpu": ",".join(gens) if gens else "-",
+                "arrivals": arrivals,
                 "tasks": w.num_tasks,
-                "types": ",".join(t.name for t in w.task_types),
+                "types": f"{len(w.task_types)}: " + ",".join(t.name for t in w.task_types),
                 "visibility": w.visibility,
                 "source": PRESET_INFO.get(name, ""),
             }
         )
+    return rows
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    rows = _preset_rows()
     if args.json:
         print(json.dumps(rows, indent=2))
+        return 0
+    if args.markdown:
+        keys = list(rows[0])
+        print("| " + " | ".join(keys) + " |")
+        print("|" + "---|" * len(keys))
+        for r in rows:
+            print("| " + " | ".join(f"`{v}`" if k == "preset" else str(v) for k, v in r.items()) + " |")
         return 0
     keys = list(rows[0])
     widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in keys}
@@ -116,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("presets", help="list the presets and their parameters")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--markdown", action="store_true", help="print a markdown table (the README's)")
     p.set_defaults(func=_cmd_presets)
     p = sub.add_parser("run", help="run one episode with a scheduler and print its metrics")
     p.add_argument("--preset", default=DEFAULT_PRESET)

@@ -22,6 +22,7 @@ import numpy as np
 from agents.base import Scheduler
 from edgesched_env.config import EnvConfig
 from edgesched_env.parallel_env import EdgeSchedParallelEnv
+from edgesched_env.sim.metrics import jct_array
 
 __all__ = ["episode_trace", "evaluate", "run_episode"]
 
@@ -47,7 +48,8 @@ def episode_trace(env: EdgeSchedParallelEnv) -> dict[str, Any]:
 
     Reads the simulator directly (the harness may; schedulers may not). Keys:
 
-    * ``jct``: ``(A,)`` int64, JCT (slots) of every arrived task, in arrival order;
+    * ``jct``: ``(A,)`` int64, JCT (slots) of every task that spent a slot in the system, in
+      arrival order (:func:`edgesched_env.sim.metrics.jct_array`);
     * ``in_system``: ``(S,)`` int64, tasks in the system at each slot's reward time;
     * ``used``: ``(S, N, R)`` int64, units allocated per cluster and resource at each slot;
     * ``capacity``: ``(N, R)`` int64; ``resource_names``: tuple of ``R`` names;
@@ -56,12 +58,9 @@ def episode_trace(env: EdgeSchedParallelEnv) -> dict[str, Any]:
       ``(T, R)`` (units at the end: the last allocation held).
     """
     sim = env.sim
-    a = sim.num_arrived
-    done = sim.completion_slot[:a] >= 0
-    end = np.where(done, sim.completion_slot[:a], sim.t)
     used = np.stack(sim.hist_used) if sim.hist_used else np.zeros((0, *sim.capacity.shape), np.int64)
     return {
-        "jct": (end - sim.arrival_slot[:a] + 1).astype(np.int64),
+        "jct": jct_array(sim)[0].astype(np.int64),
         "in_system": np.asarray(sim.hist_in_system, dtype=np.int64),
         "used": used.astype(np.int64),
         "capacity": sim.capacity.copy(),

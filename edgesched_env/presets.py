@@ -29,7 +29,7 @@ __all__ = [
     "profile_config",
 ]
 
-DEFAULT_PRESET = "tapfinger-synthetic"
+DEFAULT_PRESET = "edge-ml-small"
 
 _CPU, _GPU = 0, 1
 

@@ -27,7 +27,7 @@ def lower_bound_jct(env: Any) -> NDArray[np.float64]:
     view = env.view
     oracle = OracleDurations(view)
     cap = view.capacity
-    delay = getattr(getattr(env, "sim", None), "delay_slots", None)
+    delay = view.delay_slots
     jct = np.full(view.num_tasks, np.inf)
     best_cache: dict[tuple[int, float, float, tuple[int, ...]], float] = {}
     for task in range(view.num_tasks):

@@ -119,6 +119,12 @@ class SimView:
         return _ro(self._sim.visible)
 
     @property
+    def delay_slots(self) -> NDArray[np.int64]:
+        """``(T, N)`` data-transfer delay (slots) before a task placed on a cluster can progress
+        (zeros without a topology; observable: agents see their own column)."""
+        return _ro(self._sim.delay_slots)
+
+    @property
     def cluster(self) -> NDArray[np.int64]:
         """``(T,)`` cluster a task was placed on, ``-1`` before placement."""
         return _ro(self._sim.cluster)

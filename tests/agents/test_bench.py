@@ -83,7 +83,9 @@ def test_cli_errors_are_clear(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_run_and_presets_still_work(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--scheduler", "optimus", "--seed", "1", "--json"]) == 0
     metrics = json.loads(capsys.readouterr().out)
-    assert metrics["tasks_completed"] == 192
+    from edgesched_env.presets import DEFAULT_PRESET, make_config
+
+    assert metrics["tasks_completed"] == make_config(DEFAULT_PRESET).workload.num_tasks
     assert main(["presets"]) == 0
 
 

@@ -86,7 +86,7 @@ def test_max_cycles_test_on_the_module():
 
 
 def test_max_cycles_truncates_and_reports_it():
-    env = edgesched_env.parallel_env(max_cycles=3)
+    env = edgesched_env.parallel_env("tapfinger-synthetic", max_cycles=3)
     traj = rollout(env, 0, masked_random_policy)
     assert len(traj.actions) == 3
     assert all(traj.truncations[-1].values()) and not any(traj.terminations[-1].values())
@@ -237,7 +237,7 @@ def test_state_is_in_the_state_space_through_an_episode(preset):
 
 
 def test_observations_are_fresh_arrays_every_step():
-    env = edgesched_env.parallel_env(num_tasks=12)
+    env = edgesched_env.parallel_env("tapfinger-synthetic", num_tasks=12)
     obs, _ = env.reset(seed=0)
     kept = copy.deepcopy(obs)
     rng = np.random.default_rng(0)
@@ -248,7 +248,7 @@ def test_observations_are_fresh_arrays_every_step():
 
 
 def test_view_arrays_are_read_only():
-    env = edgesched_env.parallel_env()
+    env = edgesched_env.parallel_env("tapfinger-synthetic")
     env.reset(seed=0)
     for name in ("free", "pending", "status", "alloc", "capacity", "oracle_progress", "visible"):
         arr = getattr(env.view, name)
@@ -287,10 +287,10 @@ def test_pickle_mid_episode_both_continue_identically(preset):
 
 
 def test_pickle_then_reset_with_the_same_seed_matches_a_fresh_env():
-    env = edgesched_env.parallel_env(num_tasks=15)
+    env = edgesched_env.parallel_env("tapfinger-synthetic", num_tasks=15)
     rollout(env, 2, masked_random_policy, max_steps=10)
     clone = pickle.loads(pickle.dumps(env))
-    fresh = edgesched_env.parallel_env(num_tasks=15)
+    fresh = edgesched_env.parallel_env("tapfinger-synthetic", num_tasks=15)
     ta = rollout(clone, 9, unmasked_random_policy)
     tb = rollout(fresh, 9, unmasked_random_policy)
     assert_same(ta.as_dict(), tb.as_dict())
@@ -317,7 +317,7 @@ def test_pickle_the_central_view_mid_episode():
 
 
 def test_reset_infos_and_agents():
-    env = edgesched_env.parallel_env()
+    env = edgesched_env.parallel_env("tapfinger-synthetic")
     assert env.agents == []
     obs, infos = env.reset(seed=0)
     assert env.agents == env.possible_agents == ["cluster_0", "cluster_1", "cluster_2"]
@@ -331,7 +331,7 @@ def test_reset_infos_and_agents():
 
 def test_envs_are_garbage_collected():
     # No class-level cache may keep env instances (and their simulators) alive.
-    env = edgesched_env.parallel_env()
+    env = edgesched_env.parallel_env("tapfinger-synthetic")
     env.reset(seed=0)
     env.observation_space("cluster_0"), env.action_space("cluster_1")
     ref = weakref.ref(env)
@@ -342,4 +342,4 @@ def test_envs_are_garbage_collected():
 
 def test_unknown_render_mode_is_rejected():
     with pytest.raises(ValueError, match="render_mode"):
-        edgesched_env.parallel_env(render_mode="video")
+        edgesched_env.parallel_env("tapfinger-synthetic", render_mode="video")

@@ -56,9 +56,10 @@ def test_same_seed_same_episode_in_multi_task_mode():
 
 
 def test_full_default_episode_is_deterministic():
-    # The whole default preset episode (192 tasks), not a shortened one.
+    # The whole default preset episode, not a shortened one.
     (traj,) = check_determinism(edgesched_env.parallel_env, 2024, masked_random_policy)
-    assert traj.metrics["tasks_completed"] == 192
+    default = edgesched_env.make_config(edgesched_env.DEFAULT_PRESET)
+    assert traj.metrics["tasks_completed"] == default.workload.num_tasks
 
 
 def test_reset_seed_then_reset_twice_matches_a_fresh_env():
@@ -107,10 +108,10 @@ def test_workload_depends_on_the_seed_only_never_on_the_policy():
 
 
 def test_unseeded_reset_is_usable_and_seeded_runs_ignore_earlier_history():
-    env = edgesched_env.parallel_env(num_tasks=10)
+    env = edgesched_env.parallel_env("tapfinger-synthetic", num_tasks=10)
     rollout(env, None, masked_random_policy, policy_rng=np.random.default_rng(0))
     a = rollout(env, 4, masked_random_policy)
-    b = rollout(edgesched_env.parallel_env(num_tasks=10), 4, masked_random_policy)
+    b = rollout(edgesched_env.parallel_env("tapfinger-synthetic", num_tasks=10), 4, masked_random_policy)
     assert_same(a.as_dict(), b.as_dict())
 
 

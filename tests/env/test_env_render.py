@@ -44,7 +44,7 @@ def test_ansi_has_one_line_per_cluster(preset):
 
 
 def test_ansi_changes_when_the_state_changes():
-    env = edgesched_env.parallel_env(render_mode="ansi")
+    env = edgesched_env.parallel_env("tapfinger-synthetic", render_mode="ansi")
     play(env, 0)
     first = env.render()
     play(env, 40)
@@ -63,7 +63,7 @@ def test_rgb_array_is_an_image():
 
 def test_rgb_array_right_after_reset_emits_no_warning():
     # Before the first slot end there is nothing to plot yet (no legend entries either).
-    env = edgesched_env.parallel_env(render_mode="rgb_array", num_tasks=5)
+    env = edgesched_env.parallel_env("tapfinger-synthetic", render_mode="rgb_array", num_tasks=5)
     env.reset(seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -72,7 +72,7 @@ def test_rgb_array_right_after_reset_emits_no_warning():
 
 
 def test_human_prints_the_ansi_frame(capsys):
-    env = edgesched_env.parallel_env(render_mode="human", num_tasks=5)
+    env = edgesched_env.parallel_env("tapfinger-synthetic", render_mode="human", num_tasks=5)
     env.reset(seed=0)
     assert env.render() is None
     out = capsys.readouterr().out
@@ -84,7 +84,7 @@ def test_human_prints_the_ansi_frame(capsys):
 
 
 def test_no_render_mode_renders_nothing(capsys):
-    env = edgesched_env.parallel_env()
+    env = edgesched_env.parallel_env("tapfinger-synthetic")
     env.reset(seed=0)
     assert env.render() is None
     assert capsys.readouterr().out == ""
@@ -103,7 +103,7 @@ def test_rgb_render_leaves_the_users_matplotlib_backend_alone():
     original = matplotlib.get_backend()
     try:
         matplotlib.use("svg")
-        env = edgesched_env.parallel_env(render_mode="rgb_array", num_tasks=5)
+        env = edgesched_env.parallel_env("tapfinger-synthetic", render_mode="rgb_array", num_tasks=5)
         env.reset(seed=0)
         assert env.render().ndim == 3
         assert matplotlib.get_backend().lower() == "svg"
@@ -114,7 +114,7 @@ def test_rgb_render_leaves_the_users_matplotlib_backend_alone():
 def test_rgb_render_without_matplotlib_names_the_extra(monkeypatch):
     import sys
 
-    env = edgesched_env.parallel_env(render_mode="rgb_array", num_tasks=5)
+    env = edgesched_env.parallel_env("tapfinger-synthetic", render_mode="rgb_array", num_tasks=5)
     env.reset(seed=0)
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.setitem(sys.modules, name, None)

@@ -28,7 +28,7 @@ from edgesched_env.testing import (
 @pytest.fixture
 def env():
     """tapfinger-synthetic mid-episode, with tasks running, waiting and done."""
-    e = edgesched_env.parallel_env(num_tasks=60, visibility="all")
+    e = edgesched_env.parallel_env("tapfinger-synthetic", num_tasks=60, visibility="all")
     rollout(e, 0, masked_random_policy, max_steps=40)
     v = e.view
     assert (v.status == RUNNING).any() and (v.status == DONE).any() and (v.pending >= 0).any()
@@ -92,7 +92,7 @@ def test_detects_a_done_task_with_progress_below_one(env):
 
 
 def test_monitor_detects_progress_going_back():
-    env = edgesched_env.parallel_env(num_tasks=30)
+    env = edgesched_env.parallel_env("tapfinger-synthetic", num_tasks=30)
     obs, _ = env.reset(seed=0)
     monitor = EpisodeMonitor(env)
     monitor.start()
@@ -107,7 +107,7 @@ def test_monitor_detects_progress_going_back():
 
 
 def test_monitor_detects_a_status_going_back_and_infos_disagreeing():
-    env = edgesched_env.parallel_env(num_tasks=30)
+    env = edgesched_env.parallel_env("tapfinger-synthetic", num_tasks=30)
     obs, _ = env.reset(seed=0)
     monitor = EpisodeMonitor(env)
     monitor.start()
@@ -118,7 +118,7 @@ def test_monitor_detects_a_status_going_back_and_infos_disagreeing():
     infos[placed[0]]["placed"] = False  # a lie about what happened
     with pytest.raises(AssertionError, match="infos report placements"):
         monitor.update(infos)
-    env2 = edgesched_env.parallel_env(num_tasks=30)
+    env2 = edgesched_env.parallel_env("tapfinger-synthetic", num_tasks=30)
     obs, _ = env2.reset(seed=0)
     monitor2 = EpisodeMonitor(env2)
     monitor2.start()
@@ -131,7 +131,7 @@ def test_monitor_detects_a_status_going_back_and_infos_disagreeing():
 
 
 def test_check_observations_detects_an_out_of_space_observation():
-    env = edgesched_env.parallel_env(num_tasks=10)
+    env = edgesched_env.parallel_env("tapfinger-synthetic", num_tasks=10)
     obs, _ = env.reset(seed=0)
     check_observations(env, obs)
     obs["cluster_1"]["clusters"] = obs["cluster_1"]["clusters"] - 2.0
@@ -184,11 +184,11 @@ def test_policies_return_well_formed_actions():
 def test_get_view_finds_the_view_through_wrappers():
     import gymnasium
 
-    par = edgesched_env.parallel_env()
+    par = edgesched_env.parallel_env("tapfinger-synthetic")
     assert get_view(par) is par.view
     aec = edgesched_env.env()
     assert get_view(aec) is aec.unwrapped.view
-    central = gymnasium.make("edgesched/EdgeSchedCentral-v0")
+    central = gymnasium.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-synthetic")
     assert get_view(central) is central.unwrapped.par.view
     with pytest.raises(TypeError):
         get_view(object())

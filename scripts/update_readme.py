@@ -1,0 +1,66 @@
+"""Regenerate the README's generated tables between their ``<!-- NAME:start -->`` markers.
+
+- ``presets``: ``edgesched presets --markdown``;
+- ``results``: the README's main command (``edgesched bench --seeds 3 --workers 2`` on the default
+  preset) -> its ``summary.md``;
+- ``synthetic``: the same bench on ``tapfinger-synthetic`` with 10 seeds (``--all`` only);
+- ``speed``: ``benchmarks/env_speed.py`` (``--all`` only; about a minute).
+
+Usage: ``python scripts/update_readme.py [--all]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+
+def _run(args: list[str]) -> str:
+    return subprocess.run(args, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+
+
+def _bench(preset: str | None, seeds: int) -> str:
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [sys.executable, "-m", "agents.cli", "bench", "--seeds", str(seeds), "--workers", "2"]
+        cmd += ["--out", out, "--no-progress", "--no-plots"] + (["--preset", preset] if preset else [])
+        _run(cmd)
+        return (Path(out) / "summary.md").read_text().strip()
+
+
+def _speed() -> str:
+    text = _run([sys.executable, "benchmarks/env_speed.py"])
+    return "```\n" + text.strip() + "\n```"
+
+
+def replace_block(text: str, name: str, body: str) -> str:
+    """Replace what lies between ``<!-- name:start -->`` and ``<!-- name:end -->``."""
+    pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"README.md has no <!-- {name}:start --> ... <!-- {name}:end --> block")
+    return pattern.sub(lambda m: m.group(1) + body.rstrip("\n") + "\n" + m.group(2), text)
+
+
+def main() -> None:
+    """Rewrite README.md in place."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--all", action="store_true", help="also the 10-seed synthetic bench and speed")
+    args = parser.parse_args()
+    text = README.read_text()
+    presets = _run([sys.executable, "-m", "agents.cli", "presets", "--markdown"])
+    text = replace_block(text, "presets", presets.strip())
+    text = replace_block(text, "results", _bench(None, 3))
+    if args.all:
+        text = replace_block(text, "synthetic", _bench("tapfinger-synthetic", 10))
+        text = replace_block(text, "speed", _speed())
+    README.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
