@@ -187,6 +187,22 @@ class HeuristicScheduler(SchedulerBase):
         view = self.sim_view
         return int((view.pending[agent] >= 0).sum() + view.queue_len[agent])
 
+    @staticmethod
+    def planned_choice(
+        plan: list[tuple[int, NDArray[np.int64]]], cand: Candidates
+    ) -> tuple[int, NDArray[np.int64]] | None:
+        """The first ``(task, units)`` of an elastic plan whose task is still a candidate and whose
+        units (capped at what is free now) still meet its minimum, as ``(candidate index, units)``;
+        ``None`` when no planned placement is possible any more."""
+        where = {int(t): j for j, t in enumerate(cand.tasks.tolist())}
+        for task, grant in plan:
+            j = where.get(task)
+            if j is not None:
+                units = np.minimum(grant, cand.hi[j])
+                if (units >= cand.lo[j]).all():
+                    return j, units
+        return None
+
     def fair_share(self, agent: int, num_jobs: int) -> NDArray[np.int64]:
         """``(R,)`` the cluster's capacity divided by ``max(1, num_jobs)`` (floor), in units."""
         return self.sim_view.capacity[agent] // max(1, num_jobs)

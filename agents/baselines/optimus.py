@@ -172,13 +172,9 @@ class OptimusScheduler(EstimatingScheduler):
 
     # ----------------------------------------------------------------------------- placement
     def choose(self, agent: int, cand: Candidates, free: NDArray[np.int64]) -> tuple[int, NDArray[np.int64]]:
-        where = {int(t): j for j, t in enumerate(cand.tasks.tolist())}
-        for task, grant in self._plan.get(agent, []):
-            j = where.get(task)
-            if j is not None:
-                units = np.minimum(grant, cand.hi[j])
-                if (units >= cand.lo[j]).all():
-                    return j, units
+        hit = self.planned_choice(self._plan.get(agent, []), cand)
+        if hit is not None:
+            return hit
         return self.allocate_waiting(agent, cand, free)
 
     def allocate_waiting(
