@@ -154,7 +154,8 @@ class ObservationBuilder:
             # arrival slot per task, padded with a value that gives waiting time 0 for row T
             self._arrival_pad = np.append(sim.arrival_slot, 0).astype(np.float64)
             self._delay_pad = np.vstack([sim.delay_slots, np.zeros((1, self.n), np.int64)]) / self.ts
-            self._min_pad = np.vstack([sim.min_request, np.full((1, self.r), 1 << 30, np.int64)])
+            ge_min = self.level_range >= sim.min_request[:, :, None]  # (T, R, L)
+            self._ge_min_pad = np.concatenate([ge_min, np.zeros((1, self.r, self.l_max), bool)])
             self._static_for = sim.workload
         return self._static_cache
 
@@ -197,22 +198,18 @@ class ObservationBuilder:
         """``alloc_mask (N, P, R, L)`` and flat ``action_mask (N, sum(nvec))`` for every agent."""
         self._static(sim)
         tid = sim.pending
-        m = self._min_pad[tid]  # (N, P, R); empty slots get an impossible minimum
-        upper = np.minimum(sim.free, self._max_level_int)[:, None, :]  # (N, 1, R)
-        fits: NDArray[np.bool_] = np.all(m <= upper, axis=2)  # (N, P), False for empty slots
-        lv = self.level_range
-        alloc = (lv >= m[..., None]) & (lv <= upper[..., None])
+        upper = np.minimum(sim.free, self._max_level_int)  # (N, R)
+        alloc = self._ge_min_pad[tid]  # (N, P, R, L): level >= min request (empty slots: none)
+        alloc &= (self.level_range <= upper[..., None])[:, None]  # ... and <= min(free, max)
+        fits = alloc.any(axis=3).all(axis=2)  # (N, P): the task fits (False for empty slots)
         alloc &= fits[:, :, None, None]
+        any_level = alloc.any(axis=1)  # (N, R, L): feasible for at least one slot
+        none = ~fits.any(axis=1)
+        if none.any():
+            any_level[none, :, 0] = True  # nothing fits: only level 0
         action = np.empty((self.n, int(self.slot_nvec.sum())), dtype=np.int8)
         action[:, : self.p] = tid >= 0  # SPEC 5: every occupied slot (a task that does not fit is a no-op)
         action[:, self.p] = 1
-        # Union over placeable slots of the intervals [m_r, upper_r]: [min m_r, upper_r].
-        lowest = np.where(fits[..., None], m, 1 << 30).min(axis=1)  # (N, R)
-        none = ~fits.any(axis=1)
-        lowest[none] = 0  # nothing placeable: only level 0 (upper >= 0 always)
-        any_level = (lv >= lowest[..., None]) & (lv <= upper[:, 0, :, None])
-        if none.any():
-            any_level[none, :, 1:] = False
         if self._uniform_levels:
             action[:, self.p + 1 :] = any_level.reshape(self.n, -1)
         else:
