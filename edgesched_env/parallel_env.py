@@ -293,7 +293,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
                 f"action of {self.agents[i]}: component {c} ({self._comp_names[c]}) = {int(arr[i, c])} "
                 f"is out of range [0, {int(self._nvec[c]) - 1}]"
             )
-        extra = set(actions) - set(self.agents)
+        extra = set(actions) - set(self.agents) if len(actions) != len(self.agents) else ()
         if extra:
             raise ValueError(f"actions given for unknown or finished agent(s) {sorted(extra)}")
         return arr

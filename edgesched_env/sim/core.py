@@ -112,6 +112,7 @@ class Simulator:
         # while it runs, so observations list running tasks in a stable order.
         self.run_slots = np.full((n, self.max_running), -1, dtype=np.int64)
         self.run_hidden = np.zeros(n, dtype=np.int64)  # running tasks without a row, per cluster
+        self.run_row = np.full(t_count, -1, dtype=np.int64)  # each task's row in run_slots, -1 none
         self.t = 0
         self.round_in_slot = 0
         self.total_rounds = 0
@@ -217,9 +218,10 @@ class Simulator:
         if cand.shape[0] < 2:
             return
         tasks = out.task[cand]
-        uniq, counts = np.unique(tasks, return_counts=True)
-        if counts.max() < 2:
+        listed = tasks.tolist()
+        if len(set(listed)) == len(listed):  # no two agents picked the same task
             return
+        uniq, counts = np.unique(tasks, return_counts=True)
         for task in uniq[counts > 1]:
             who = cand[tasks == task]
             if self.config.conflict_rule == "capacity":
@@ -257,6 +259,7 @@ class Simulator:
             free_pos = np.flatnonzero(self.run_slots[c] < 0)
             if free_pos.shape[0]:  # always, unless an elastic scheduler preempted tasks
                 self.run_slots[c, free_pos[0]] = task
+                self.run_row[task] = free_pos[0]
             else:  # shown once a row frees up (see _complete)
                 self.run_hidden[c] += 1
         queued = self.in_queue[:, tasks]
@@ -347,10 +350,11 @@ class Simulator:
             sel = types == k
             if sel.any():
                 dp[sel] = model.increment(alloc[sel], prog[sel], work[sel], factor[sel])
-        dp[(alloc < self.min_request[run]).any(axis=1)] = 0.0
-        switched = (self.slots_run[run] > 0) & (alloc != self.prev_alloc[run]).any(axis=1)
-        if switched.any():
-            dp[switched] *= self.switch_penalty[types[switched]]
+        if self.num_resizes:  # only the elastic API can put a task below its minimum or change it
+            dp[(alloc < self.min_request[run]).any(axis=1)] = 0.0
+            switched = (self.slots_run[run] > 0) & (alloc != self.prev_alloc[run]).any(axis=1)
+            if switched.any():
+                dp[switched] *= self.switch_penalty[types[switched]]
         if self.config.progress_noise > 0:
             x = self.config.progress_noise
             dp *= self.rng.uniform(1.0 - x, 1.0 + x, size=dp.shape[0])
@@ -367,7 +371,8 @@ class Simulator:
         self.completion_slot[done] = self.t
         np.add.at(self.free, where, self.alloc[done])
         np.subtract.at(self.running_count, where, 1)
-        self.run_slots[np.isin(self.run_slots, done)] = -1
+        shown = done[self.run_row[done] >= 0]
+        self.run_slots[self.cluster[shown], self.run_row[shown]] = -1
         for c in np.flatnonzero(self.run_hidden):
             self._show_hidden(int(c))
         self.num_completed += int(done.shape[0])
@@ -383,6 +388,7 @@ class Simulator:
         hidden = mine[~np.isin(mine, rows)]
         hidden = hidden[np.argsort(self.placed_slot[hidden], kind="stable")][: free_rows.shape[0]]
         rows[free_rows[: hidden.shape[0]]] = hidden
+        self.run_row[hidden] = free_rows[: hidden.shape[0]]
         self.run_hidden[c] -= hidden.shape[0]
 
     def _arrive(self) -> None:
