@@ -167,15 +167,14 @@ class Simulator:
         empty = (slot_idx < p) & (task < 0)
         want = (task >= 0) & request.any(axis=1)
         if not want.any():  # fast path: every agent passes (the round that ends most slots)
-            none = np.zeros(n, dtype=bool)
             return PickOutcome(
                 task=np.full(n, -1, dtype=np.int64),
-                placed=none,
-                noop=~none,
+                placed=np.zeros(n, dtype=bool),
+                noop=np.ones(n, dtype=bool),
                 empty_slot=empty,
-                infeasible=none,
-                clipped=none,
-                conflict=none,
+                infeasible=np.zeros(n, dtype=bool),
+                clipped=np.zeros(n, dtype=bool),
+                conflict=np.zeros(n, dtype=bool),
                 alloc=np.zeros((n, self.num_resources), dtype=np.int64),
             )
         m = self.min_request[task]  # rows of -1 tasks are never used (masked by want)
