@@ -77,7 +77,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
     same RNG later. Missing agents in the action dict are an error, not a no-op. Running tasks are
     listed in a stable per-cluster table order (a task keeps its row while it runs).
 
-    **Arguments.** ``preset`` (name or :class:`EnvConfig`, default ``"tapfinger-synthetic"``),
+    **Arguments.** ``preset`` (name or :class:`EnvConfig`, default ``DEFAULT_PRESET``, ``"edge-ml-small"``),
     ``render_mode`` (``"ansi"``, ``"rgb_array"``, ``"human"``) and any keyword override of the
     config (``arrival_rate=4.0``, ``reward="global"``, ``visibility="all"``, ``mode="multi"``,
     ``max_cycles=..``; see :func:`edgesched_env.config.with_overrides`).

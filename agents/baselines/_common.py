@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agents.base import Actions, Observations, SchedulerBase
+from edgesched_env.sim.core import DONE, RUNNING
 from edgesched_env.sim.view import SimView
 
 __all__ = [
@@ -37,9 +38,6 @@ __all__ = [
     "resource_index",
     "speed_features",
 ]
-
-# Task status codes of the simulator (documented in ``SimView.status``).
-_RUNNING, _DONE = 2, 3
 
 
 def resource_index(names: tuple[str, ...], name: str, default: int) -> int:
@@ -180,7 +178,7 @@ class HeuristicScheduler(SchedulerBase):
     def jobs_on(self, agent: int) -> NDArray[np.int64]:
         """Ids of the tasks running (or preempted) on ``agent``'s cluster, ascending."""
         view = self.sim_view
-        return np.flatnonzero((view.status == _RUNNING) & (view.cluster == agent))
+        return np.flatnonzero((view.status == RUNNING) & (view.cluster == agent))
 
     def waiting_count(self, agent: int) -> int:
         """Tasks waiting for ``agent``: its occupied pending slots plus its overflow queue."""
@@ -283,7 +281,7 @@ class TaskTracker:
             self.attained += self._snap * dt
             self.active_slots += self._snap.any(axis=1) * dt
             self._last_t = view.t
-            new_done = np.flatnonzero((status == _DONE) & ~self._seen_done)
+            new_done = np.flatnonzero((status == DONE) & ~self._seen_done)
             if new_done.shape[0]:
                 self._seen_done[new_done] = True
                 alloc_now = view.alloc
@@ -298,7 +296,7 @@ class TaskTracker:
                     self.sample_type.append(int(view.type_idx[task]))
                     self.sample_alloc.append(avg)
                     self.sample_slots.append(slots)
-        running = status == _RUNNING
+        running = status == RUNNING
         self._snap = np.where(running[:, None], view.alloc, 0)
 
     def samples_of(self, type_idx: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

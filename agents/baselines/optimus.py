@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from agents.baselines._common import Candidates
 from agents.baselines._estimating import EstimatingScheduler
+from edgesched_env.sim.core import RUNNING
 
 __all__ = ["OptimusNonPreemptiveScheduler", "OptimusScheduler"]
 
@@ -87,7 +88,7 @@ class OptimusScheduler(EstimatingScheduler):
             k = int(types[j])
             lo = view.min_request[task]
             fitted[j] = model.fitted(k)
-            cur = view.alloc[task] if view.status[task] == 2 else np.zeros_like(lo)
+            cur = view.alloc[task] if view.status[task] == RUNNING else np.zeros_like(lo)
             if fitted[j]:
                 base[j] = lo
             elif cur.any():

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agents.baselines._common import Candidates, HeuristicScheduler, resource_index
+from edgesched_env.sim.core import RUNNING
 
 __all__ = ["TiresiasNonPreemptiveScheduler", "TiresiasScheduler"]
 
@@ -76,7 +77,7 @@ class TiresiasScheduler(HeuristicScheduler):
             self._last_ran = np.zeros(view.num_tasks, dtype=np.int64)
         attained = self.tracker.attained[tasks, self._gpu()] if tasks.shape[0] else np.zeros(0)
         low = attained >= self._threshold()
-        preempted = (view.status[tasks] == 2) & ~view.alloc[tasks].any(axis=1)
+        preempted = (view.status[tasks] == RUNNING) & ~view.alloc[tasks].any(axis=1)
         starved = preempted & (view.t - self._last_ran[tasks] >= self.promote_after_slots)
         return (low & ~starved).astype(np.int64)
 
@@ -90,7 +91,7 @@ class TiresiasScheduler(HeuristicScheduler):
     def rebalance(self) -> None:
         view = self.sim_view
         self._levels(np.zeros(0, dtype=np.int64))  # sizes _last_ran for this episode
-        running_now = (view.status == 2) & view.alloc.any(axis=1)
+        running_now = (view.status == RUNNING) & view.alloc.any(axis=1)
         self._last_ran[running_now] = view.t
         max_level = view.max_level
         self._plan = {}

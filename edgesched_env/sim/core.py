@@ -384,7 +384,7 @@ class Simulator:
         if free_rows.shape[0] == 0:
             return
         mine = np.flatnonzero((self.status == RUNNING) & (self.cluster == c))
-        hidden = mine[~np.isin(mine, rows)]
+        hidden = mine[self.run_row[mine] < 0]
         hidden = hidden[np.argsort(self.placed_slot[hidden], kind="stable")][: free_rows.shape[0]]
         rows[free_rows[: hidden.shape[0]]] = hidden
         self.run_row[hidden] = free_rows[: hidden.shape[0]]
