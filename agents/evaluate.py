@@ -57,7 +57,7 @@ def episode_trace(env: EdgeSchedParallelEnv) -> dict[str, Any]:
       ``placed_slot``, ``completion_slot`` (int64, -1 when it never happened), ``alloc``
       ``(T, R)`` (units at the end: the last allocation held).
     """
-    sim = env.sim
+    sim = env.view
     used = np.stack(sim.hist_used) if sim.hist_used else np.zeros((0, *sim.capacity.shape), np.int64)
     return {
         "jct": jct_array(sim)[0].astype(np.int64),
@@ -67,7 +67,7 @@ def episode_trace(env: EdgeSchedParallelEnv) -> dict[str, Any]:
         "resource_names": tuple(env.config.resource_names),
         "type_names": tuple(t.name for t in env.config.workload.task_types),
         "type_idx": sim.type_idx.copy(),
-        "cluster": sim.cluster.copy(),
+        "cluster": sim.host.copy(),
         "placed_slot": sim.placed_slot.copy(),
         "completion_slot": sim.completion_slot.copy(),
         "alloc": sim.alloc.copy(),

@@ -14,6 +14,8 @@ from edgesched_env.config import ClusterSpec, EnvConfig, FixedTask, TaskType, Wo
 from edgesched_env.parallel_env import ENV_VERSION, EdgeSchedParallelEnv, env, parallel_env
 from edgesched_env.presets import DEFAULT_PRESET, PRESETS, make_config, preset_names
 from edgesched_env.spaces import MaskedMultiDiscrete
+from edgesched_env.testing import get_view as sim_view
+from edgesched_env.vector import EdgeSchedVectorEnv, random_feasible_actions, vector_env
 
 __version__ = "0.1.0"
 
@@ -23,6 +25,7 @@ __all__ = [
     "PRESETS",
     "ClusterSpec",
     "EdgeSchedParallelEnv",
+    "EdgeSchedVectorEnv",
     "EnvConfig",
     "FixedTask",
     "MaskedMultiDiscrete",
@@ -32,6 +35,9 @@ __all__ = [
     "make_config",
     "parallel_env",
     "preset_names",
+    "random_feasible_actions",
+    "sim_view",
+    "vector_env",
 ]
 
 PARALLEL_ID = "edgesched/EdgeSched-v0"
@@ -41,4 +47,8 @@ if PARALLEL_ID not in pettingzoo.parallel_registry:
     pettingzoo.register("parallel", PARALLEL_ID, entry_point="edgesched_env.parallel_env:parallel_env")
     pettingzoo.register("aec", PARALLEL_ID, entry_point="edgesched_env.parallel_env:env")
 if CENTRAL_ID not in gymnasium.registry:
-    gymnasium.register(CENTRAL_ID, entry_point="edgesched_env.central_env:CentralEdgeSchedEnv")
+    gymnasium.register(
+        CENTRAL_ID,
+        entry_point="edgesched_env.central_env:CentralEdgeSchedEnv",
+        vector_entry_point="edgesched_env.central_env:CentralEdgeSchedVectorEnv",
+    )

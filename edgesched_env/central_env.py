@@ -120,3 +120,70 @@ class CentralEdgeSchedEnv(gym.Env):
     def sim_view(self) -> Any:
         """The read-only simulator view (see :class:`edgesched_env.sim.view.SimView`)."""
         return self.par.view
+
+
+class CentralEdgeSchedVectorEnv(gym.vector.VectorEnv):
+    """EdgeSchedCentral-v0 as a real vector env: ``E`` central views on the batched simulator.
+
+    ``gymnasium.make_vec("edgesched/EdgeSchedCentral-v0", num_envs=E,
+    vectorization_mode="vector_entry_point")``.
+    Observations are the central view's dict with a leading ``E`` axis (``(E, N, ...)``),
+    actions ``(E, N * len(nvec))``, rewards the global reward ``(E,)``. :meth:`action_masks` gives
+    ``(E, N * sum(nvec))`` booleans. Autoreset: gymnasium's ``NEXT_STEP`` mode (see
+    :mod:`edgesched_env.vector`); episode ``i`` of ``reset(seed=s)`` equals the central env reset
+    with ``s + i``.
+    """
+
+    metadata = {"autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP, "render_modes": []}
+
+    def __init__(self, num_envs: int = 1, preset: str | EnvConfig = DEFAULT_PRESET, **overrides: Any) -> None:
+        from edgesched_env.vector import EdgeSchedVectorEnv
+
+        if overrides.get("reward", "global") != "global":
+            raise ValueError(f"the central view always uses reward='global', got {overrides['reward']!r}")
+        overrides["reward"] = "global"
+        overrides.pop("render_mode", None)
+        self.venv = EdgeSchedVectorEnv(preset, num_envs=num_envs, **overrides)
+        self.num_envs = num_envs
+        n = self.venv.num_agents
+        sub = self.venv.single_observation_space
+        self.single_observation_space = spaces.Dict(
+            {
+                k: spaces.Box(
+                    np.broadcast_to(b.low, (n, *b.shape)),
+                    np.broadcast_to(b.high, (n, *b.shape)),
+                    dtype=b.dtype.type,
+                )
+                for k, b in sub.spaces.items()
+                if isinstance(b, spaces.Box)
+            }
+        )
+        self.single_action_space = MaskedMultiDiscrete(np.tile(self.venv.nvec, n))
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, num_envs)
+        self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
+        self._width = self.venv.nvec.shape[0]
+        self._last_obs: dict[str, NDArray] | None = None
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, NDArray], dict[str, Any]]:
+        """Start every episode (episode ``i`` seeded ``seed + i``)."""
+        obs, infos = self.venv.reset(seed=seed, options=options)
+        self._last_obs = obs
+        return obs, infos
+
+    def step(self, actions: Any) -> tuple[dict[str, NDArray], NDArray, NDArray, NDArray, dict[str, Any]]:
+        """Apply each episode's joint action ``(E, N * len(nvec))``."""
+        a = np.asarray(actions)
+        e, n = self.num_envs, self.venv.num_agents
+        if a.shape != (e, n * self._width):
+            raise ValueError(f"joint actions must have shape {(e, n * self._width)}, got {a.shape}")
+        obs, rew, terms, truncs, infos = self.venv.step(a.reshape(e, n, self._width))
+        self._last_obs = obs
+        return obs, rew[:, 0].copy(), terms, truncs, infos
+
+    def action_masks(self) -> NDArray[np.bool_]:
+        """``(E, N * sum(nvec))`` flat boolean masks (MaskablePPO convention, per episode)."""
+        if self._last_obs is None:
+            raise RuntimeError("action_masks() called before reset()")
+        return self._last_obs["action_mask"].reshape(self.num_envs, -1).astype(bool)

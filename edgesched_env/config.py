@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from edgesched_env.workload.speed import SpeedModel, SyntheticSpeed
+from edgesched_env.workload.profile import ProfileSpeed
+from edgesched_env.workload.speed import SpeedModel
 from edgesched_env.workload.topology import Topology
 from edgesched_env.workload.traces import TraceReplay
 
@@ -57,6 +58,32 @@ def _check_real(
     if not ok:
         lo = "(" if open_low else "["
         raise ValueError(f"{owner}.{name} must be a finite number in {lo}{low}, {high}], got {value!r}")
+
+
+def _check_speed_resources(task_type: TaskType, resource_names: tuple[str, ...]) -> None:
+    """Every resource index of the type's speed model names one of ``resource_names``, and a
+    profile model's axes profile the resources of those names. Models without
+    ``resource_indices`` (user models) are not checked."""
+    speed = task_type.speed
+    get_indices = getattr(speed, "resource_indices", None)
+    if not callable(get_indices):
+        return
+    num_r = len(resource_names)
+    owner = f"TaskType({task_type.name}).speed"
+    for field_name, idx in get_indices().items():
+        ok = isinstance(idx, (int, np.integer)) and not isinstance(idx, bool) and 0 <= idx < num_r
+        if not ok:
+            raise ValueError(
+                f"{owner}.{field_name}={idx!r} names no resource of {resource_names} (valid: 0..{num_r - 1})"
+            )
+    if isinstance(speed, ProfileSpeed) and speed.resource_names:
+        for k, (idx, expected) in enumerate(zip(speed.resource_idx, speed.resource_names)):
+            if resource_names[idx] != expected:
+                raise ValueError(
+                    f"{owner}.resource_idx[{k}]={idx} is resource {resource_names[idx]!r} of "
+                    f"{resource_names}, but the profile measured {expected!r} there: load the "
+                    "profile with the config's resource_names"
+                )
 
 
 @dataclass(frozen=True)
@@ -372,12 +399,7 @@ class EnvConfig:
         if self.workload.visibility == "topology" and self.topology is None:
             raise ValueError('WorkloadSpec.visibility="topology" needs EnvConfig.topology')
         for k, t in enumerate(self.workload.task_types):
-            idx = t.speed.resource_idx if isinstance(t.speed, SyntheticSpeed) else None
-            if idx is not None and not 0 <= idx < num_r:
-                raise ValueError(
-                    f"TaskType({t.name}).speed.resource_idx={idx} names no resource of "
-                    f"{self.resource_names} (valid: 0..{num_r - 1})"
-                )
+            _check_speed_resources(t, self.resource_names)
             if len(t.min_request) != num_r:
                 raise ValueError(
                     f"EnvConfig.workload.task_types[{k}] ({t.name}).min_request has "

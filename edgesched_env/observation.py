@@ -49,10 +49,11 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from edgesched_env.config import EnvConfig
+from edgesched_env.sim import kernels as K
 from edgesched_env.sim.core import Simulator
 from edgesched_env.spaces import MaskedMultiDiscrete
 
-__all__ = ["ObservationBuilder"]
+__all__ = ["ObservationBuilder", "feature_layout"]
 
 _F32 = np.float32
 
@@ -85,10 +86,9 @@ class ObservationBuilder:
         self.f_pending = self.k + self.r + 3
         self.f_running = self.k + self.r + 1
         self._max_level_int = self.levels - 1
-        self._uniform_levels = bool((self.levels == self.l_max).all())
-        self._eye_n = np.eye(self.n, dtype=_F32)
-        self._static_for: object = None
-        self._static_cache = np.zeros((1, self.k + self.r + 2), dtype=_F32)
+        self.layout = feature_layout(config)
+        self._width = int(self.nvec.sum())
+        self._active_cache: dict[int, NDArray[np.bool_]] = {}
 
     # ------------------------------------------------------------------------------- spaces
     @cached_property
@@ -139,141 +139,143 @@ class ObservationBuilder:
         size = sum(int(np.prod(s)) for s in self.state_shapes.values())
         return spaces.Box(0.0, np.inf, (size,), dtype=_F32)
 
-    # ------------------------------------------------------------------------ batched pieces
-    def _static(self, sim: Simulator) -> NDArray[np.float32]:
-        """``(T + 1, K+R+2)`` per-task features that never change in an episode (cached per reset):
-        type one-hot, min request / max, 0 (waiting time, filled per call), clusters that see it
-        / N. Row ``T`` is all zeros, for padding (index -1)."""
-        if self._static_for is not sim.workload:
-            t_count = sim.num_tasks
-            out = np.zeros((t_count + 1, self.k + self.r + 2), dtype=_F32)
-            out[:t_count, : self.k] = self.eye_k[sim.type_idx]
-            out[:t_count, self.k : self.k + self.r] = sim.min_request / self.max_level
-            out[:t_count, self.k + self.r + 1] = sim.num_visible / self.n
-            self._static_cache = out
-            # arrival slot per task, padded with a value that gives waiting time 0 for row T
-            self._arrival_pad = np.append(sim.arrival_slot, 0).astype(np.float64)
-            self._delay_pad = np.vstack([sim.delay_slots, np.zeros((1, self.n), np.int64)]) / self.ts
-            ge_min = self.level_range >= sim.min_request[:, :, None]  # (T, R, L)
-            self._ge_min_pad = np.concatenate([ge_min, np.zeros((1, self.r, self.l_max), bool)])
-            self._static_for = sim.workload
-        return self._static_cache
+        # ------------------------------------------------------------------------- observations
 
-    def _cluster_block(self, sim: Simulator) -> NDArray[np.float32]:
-        """``(N, 2R+3)`` cluster features without the is-self flag."""
-        out = np.empty((self.n, 2 * self.r + 3), dtype=_F32)
-        out[:, : self.r] = sim.free / sim.capacity
-        out[:, self.r : 2 * self.r] = self.cap_rel
-        out[:, 2 * self.r] = (sim.pending >= 0).sum(axis=1) / self.p
-        out[:, 2 * self.r + 1] = sim.queue_len / self.p
-        out[:, 2 * self.r + 2] = sim.running_count / self.m
+    def _active(self, batch: int) -> NDArray[np.bool_]:
+        a = self._active_cache.get(batch)
+        if a is None:
+            a = self._active_cache[batch] = np.ones(batch, dtype=bool)
+        return a
+
+    def batch(self, sim: Simulator) -> dict[str, NDArray]:
+        """Every agent's observation of every episode: arrays with leading axes ``(B, N)``.
+
+        Fresh arrays on every call (safe to keep in a rollout buffer).
+        """
+        st = sim.state
+        b, n, p, m, r = sim.batch_size, self.n, self.p, self.m, self.r
+        out = {
+            "clusters": np.empty((b, n, n, self.f_cluster), dtype=_F32),
+            "pending": np.empty((b, n, p, self.f_pending), dtype=_F32),
+            "pending_mask": np.empty((b, n, p), dtype=np.int8),
+            "running": np.empty((b, n, m, self.f_running), dtype=_F32),
+            "running_mask": np.empty((b, n, m), dtype=np.int8),
+            "alloc_mask": np.empty((b, n, p, r, self.l_max), dtype=np.int8),
+            "action_mask": np.empty((b, n, self._width), dtype=np.int8),
+        }
+        K.observe(
+            self._active(b),
+            st.free,
+            sim.capacity,
+            self.cap_rel,
+            st.pending,
+            st.queue_len,
+            st.running_count,
+            st.run_table,
+            st.t,
+            st.type_idx,
+            st.min_request,
+            self.max_level,
+            st.arrival_slot,
+            st.num_visible,
+            st.delay_slots,
+            st.alloc,
+            st.placed_slot,
+            self._max_level_int,
+            self.levels,
+            self.ts,
+            self.picks,
+            out["clusters"],
+            out["pending"],
+            out["pending_mask"],
+            out["running"],
+            out["running_mask"],
+            out["alloc_mask"],
+            out["action_mask"],
+        )
         return out
 
-    def _task_features(self, sim: Simulator, tid: NDArray[np.int64]) -> NDArray[np.float32]:
-        """``(..., K+R+2)`` features of tasks ``tid`` (-1 = padding, all zeros)."""
-        static = self._static(sim)
-        out = static[tid]
-        wait = (sim.t - self._arrival_pad[tid]) / self.ts
-        wait[tid < 0] = 0.0
-        out[..., self.k + self.r] = wait
-        return out
-
-    def _running_block(self, sim: Simulator) -> tuple[NDArray[np.float32], NDArray[np.int8]]:
-        """``(N, M, K+R+1)`` running-task features and ``(N, M)`` mask, in the cluster's stable
-        running-table order (a task keeps its row while it runs)."""
-        self._static(sim)
-        tid = sim.run_slots
-        valid = tid >= 0
-        feats = np.zeros((self.n, self.m, self.f_running), dtype=_F32)
-        if valid.any():
-            ids = tid[valid]
-            row = np.empty((ids.shape[0], self.f_running), dtype=_F32)
-            row[:, : self.k] = self._static_cache[ids, : self.k]
-            row[:, self.k : self.k + self.r] = sim.alloc[ids] / self.max_level
-            row[:, -1] = (sim.t - sim.placed_slot[ids]) / self.ts
-            feats[valid] = row
-        return feats, valid.astype(np.int8)
+    def per_agent(self, sim: Simulator, agents: list[str], b: int = 0) -> dict[str, dict[str, NDArray]]:
+        """``{agent: {key: array}}`` of episode ``b`` for ``agents`` (named ``cluster_i``, in index order)."""
+        items = tuple(self.batch(sim).items())
+        return {a: {key: arr[b, i] for key, arr in items} for i, a in enumerate(agents)}
 
     def masks(self, sim: Simulator) -> tuple[NDArray[np.int8], NDArray[np.int8]]:
-        """``alloc_mask (N, P, R, L)`` and flat ``action_mask (N, sum(nvec))`` for every agent."""
-        self._static(sim)
-        tid = sim.pending
-        upper = np.minimum(sim.free, self._max_level_int)  # (N, R)
-        alloc = self._ge_min_pad[tid]  # (N, P, R, L): level >= min request (empty slots: none)
-        alloc &= (self.level_range <= upper[..., None])[:, None]  # ... and <= min(free, max)
-        fits = alloc.any(axis=3).all(axis=2)  # (N, P): the task fits (False for empty slots)
-        alloc &= fits[:, :, None, None]
-        any_level = alloc.any(axis=1)  # (N, R, L): feasible for at least one slot
-        none = ~fits.any(axis=1)
-        if none.any():
-            any_level[none, :, 0] = True  # nothing fits: only level 0
-        action = np.empty((self.n, int(self.slot_nvec.sum())), dtype=np.int8)
-        action[:, : self.p] = tid >= 0  # SPEC 5: every occupied slot (a task that does not fit is a no-op)
-        action[:, self.p] = 1
-        if self._uniform_levels:
-            action[:, self.p + 1 :] = any_level.reshape(self.n, -1)
-        else:
-            for r in range(self.r):
-                off, size = int(self.res_offsets[r]), int(self.levels[r])
-                action[:, off : off + size] = any_level[:, r, :size]
-        if self.picks > 1:
-            action = np.tile(action, (1, self.picks))
-        return alloc.view(np.int8), action
-
-    # ------------------------------------------------------------------------- observations
-    def batch(self, sim: Simulator) -> dict[str, NDArray]:
-        """Every agent's observation as arrays with a leading agent axis ``N``."""
-        base = self._cluster_block(sim)
-        clusters = np.empty((self.n, self.n, self.f_cluster), dtype=_F32)
-        clusters[:, :, :-1] = base
-        clusters[:, :, -1] = self._eye_n
-        tid = sim.pending
-        pending = np.empty((self.n, self.p, self.f_pending), dtype=_F32)
-        pending[..., :-1] = self._task_features(sim, tid)
-        pending[..., -1] = self._delay_pad[tid, self.agent_idx[:, None]]
-        running, running_mask = self._running_block(sim)
-        alloc_mask, action_mask = self.masks(sim)
-        return {
-            "clusters": clusters,
-            "pending": pending,
-            "pending_mask": (tid >= 0).view(np.int8),
-            "running": running,
-            "running_mask": running_mask,
-            "alloc_mask": alloc_mask,
-            "action_mask": action_mask,
-        }
-
-    def per_agent(self, sim: Simulator, agents: list[str]) -> dict[str, dict[str, NDArray]]:
-        """``{agent: {key: array}}`` for ``agents`` (named ``cluster_i``, in index order)."""
-        b = self.batch(sim)
-        items = tuple(b.items())
-        return {a: {key: arr[i] for key, arr in items} for i, a in enumerate(agents)}
+        """``alloc_mask (B, N, P, R, L)`` and flat ``action_mask (B, N, sum(nvec))``."""
+        obs = self.batch(sim)
+        return obs["alloc_mask"], obs["action_mask"]
 
     # --------------------------------------------------------------------------------- state
-    def state_dict(self, sim: Simulator) -> dict[str, NDArray]:
-        """The global state's named pieces (shapes in :attr:`state_shapes`)."""
-        pool_size = self.n * self.p
-        ids = np.unique(sim.pending[sim.pending >= 0])
-        cnt = ids.shape[0]
-        pool = np.zeros(self.state_shapes["pool"], dtype=_F32)
-        vis = np.zeros((pool_size, self.n), dtype=_F32)
-        in_slot = np.zeros((pool_size, self.n), dtype=_F32)
-        mask = np.zeros(pool_size, dtype=_F32)
-        if cnt:
-            pool[:cnt] = self._task_features(sim, ids)
-            vis[:cnt] = sim.visible[ids]
-            in_slot[:cnt] = (sim.pending[:, :, None] == ids[None, None, :]).any(axis=1).T
-            mask[:cnt] = 1.0
-        running, _ = self._running_block(sim)
-        return {
-            "clusters": self._cluster_block(sim),
-            "pool": pool,
-            "pool_visible": vis,
-            "pool_in_slot": in_slot,
-            "pool_mask": mask,
-            "running": running,
-        }
+    def state_batch(self, sim: Simulator) -> NDArray[np.float32]:
+        """``(B, S)`` the flat global state of every episode (see module docstring)."""
+        st = sim.state
+        out = np.empty((sim.batch_size, self.state_space.shape[0]), dtype=_F32)
+        K.global_state(
+            self._active(sim.batch_size),
+            st.free,
+            sim.capacity,
+            self.cap_rel,
+            st.pending,
+            st.queue_len,
+            st.running_count,
+            st.run_table,
+            st.t,
+            st.type_idx,
+            st.min_request,
+            self.max_level,
+            st.arrival_slot,
+            st.num_visible,
+            st.visible,
+            st.alloc,
+            st.placed_slot,
+            self.ts,
+            self.k,
+            out,
+        )
+        return out
 
-    def state(self, sim: Simulator) -> NDArray[np.float32]:
-        """The flat global state vector (see module docstring)."""
-        return np.concatenate([v.ravel() for v in self.state_dict(sim).values()]).astype(_F32)
+    def state(self, sim: Simulator, b: int = 0) -> NDArray[np.float32]:
+        """The flat global state vector of episode ``b``."""
+        return self.state_batch(sim)[b]
+
+    def split_state(self, flat: NDArray[np.float32]) -> dict[str, NDArray]:
+        """The named pieces (shapes in :attr:`state_shapes`, leading axes kept) of flat states."""
+        lead = flat.shape[:-1]
+        out, o = {}, 0
+        for name, shape in self.state_shapes.items():
+            size = int(np.prod(shape))
+            out[name] = flat[..., o : o + size].reshape(*lead, *shape)
+            o += size
+        return out
+
+    def state_dict(self, sim: Simulator, b: int = 0) -> dict[str, NDArray]:
+        """The global state's named pieces of episode ``b`` (shapes in :attr:`state_shapes`)."""
+        return self.split_state(self.state(sim, b))
+
+
+def feature_layout(config: EnvConfig) -> dict[str, dict[str, slice]]:
+    """Where each feature sits in the last axis of each observation block: block -> name -> slice.
+
+    Blocks ``clusters``, ``pending`` and ``running`` of the per-agent observation (and the same
+    order in the global state, whose cluster rows lack ``is_self`` and whose pool rows lack
+    ``delay``). The graph builder of the learned agent reads features by these names.
+    """
+    r, k = config.num_resources, config.num_types
+    return {
+        "clusters": {
+            "free": slice(0, r),
+            "capacity": slice(r, 2 * r),
+            "pending": slice(2 * r, 2 * r + 1),
+            "queue": slice(2 * r + 1, 2 * r + 2),
+            "running": slice(2 * r + 2, 2 * r + 3),
+            "is_self": slice(2 * r + 3, 2 * r + 4),
+        },
+        "pending": {
+            "type": slice(0, k),
+            "min_request": slice(k, k + r),
+            "waiting": slice(k + r, k + r + 1),
+            "num_visible": slice(k + r + 1, k + r + 2),
+            "delay": slice(k + r + 2, k + r + 3),
+        },
+        "running": {"type": slice(0, k), "alloc": slice(k, k + r), "age": slice(k + r, k + r + 1)},
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -15,11 +16,32 @@ from edgesched_env.config import EnvConfig
 from edgesched_env.observation import ObservationBuilder
 from edgesched_env.presets import DEFAULT_PRESET, make_config
 from edgesched_env.sim.core import PickOutcome, Simulator
+from edgesched_env.sim.metrics import episode_metrics
 from edgesched_env.sim.view import SimView
 
-__all__ = ["ENV_VERSION", "EdgeSchedParallelEnv", "env", "parallel_env"]
+__all__ = ["ENV_VERSION", "EdgeSchedParallelEnv", "check_reset_options", "env", "parallel_env"]
 
 ENV_VERSION = 0
+
+
+def check_reset_options(options: dict[str, Any] | None) -> None:
+    """``reset(options=...)``: the env has no reset options; settings come from the config.
+
+    ``None`` and ``{}`` are accepted silently. A non-dict is a ``ValueError``. A non-empty dict
+    gets a ``UserWarning`` that names its keys and says they have no effect: rejecting it outright
+    would fail PettingZoo's own ``parallel_api_test``, which resets with ``{"options": 1}``.
+    """
+    if options is None:
+        return
+    if not isinstance(options, dict):
+        raise ValueError(f"reset(options=...) must be a dict or None, got {type(options).__name__}")
+    if options:
+        warnings.warn(
+            f"reset(options=...) has no options; keys {sorted(map(str, options))} have no effect "
+            "(settings come from the config: make a new env with overrides instead)",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 class EdgeSchedParallelEnv(ParallelEnv):
@@ -111,8 +133,9 @@ class EdgeSchedParallelEnv(ParallelEnv):
         self.render_mode = render_mode
         self.possible_agents = [f"cluster_{i}" for i in range(self.config.num_clusters)]
         self.agents: list[str] = []
-        self.sim = Simulator(self.config)
-        self.view = SimView(self.sim)
+        # A batch of one episode: the same dynamics as the vector env (edgesched_env.vector).
+        self.sim = Simulator(self.config, batch_size=1, record_history=True)
+        self.view = SimView(self.sim, 0)
         self.builder = ObservationBuilder(self.config)
         self._nvec = self.builder.nvec
         self._comp_names = self._component_names()
@@ -120,6 +143,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
         self._np_random_seed: int | None = None
         self._steps = 0
         self._last_metrics: dict[str, Any] | None = None
+        self._obs_batch: dict[str, NDArray] | None = None
 
     # --------------------------------------------------------------------------------- spaces
     # The builder caches its spaces, so every call returns the same object (as PettingZoo wants)
@@ -146,6 +170,11 @@ class EdgeSchedParallelEnv(ParallelEnv):
         return self.builder.state_dict(self.sim)
 
     @property
+    def sim_view(self) -> SimView:
+        """The read-only view of the running episode (the same object as :attr:`view`)."""
+        return self.view
+
+    @property
     def np_random(self) -> np.random.Generator:
         """The env RNG (every random draw of the episode comes from it)."""
         if self._np_random is None:
@@ -156,15 +185,20 @@ class EdgeSchedParallelEnv(ParallelEnv):
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, dict[str, NDArray]], dict[str, dict[str, Any]]]:
-        """Start an episode; ``seed`` fixes the whole episode (workload, ties, noise)."""
+        """Start an episode; ``seed`` fixes the whole episode (workload, ties, noise).
+
+        ``options`` must be ``None`` or empty: the env takes its settings from the config (make a
+        new env to change them), and an option it cannot honour is an error, not ignored.
+        """
+        check_reset_options(options)
         if seed is not None:
             self._np_random, self._np_random_seed = seeding.np_random(seed)
         self.sim.reset(self.np_random)
         self.agents = list(self.possible_agents)
         self._steps = 0
         self._last_metrics = None
-        obs = self.builder.per_agent(self.sim, self.agents)
-        pending = self.sim.pending
+        obs = self._observe()
+        pending = self.sim.state.pending[0]
         infos = {
             a: {"slot": 0, "round": 0, "pending_task_ids": pending[i].copy()}
             for i, a in enumerate(self.agents)
@@ -184,59 +218,58 @@ class EdgeSchedParallelEnv(ParallelEnv):
         """One decision round (single-task mode) or one slot (multi-task mode)."""
         if not self.agents:
             raise RuntimeError("step() called on a finished episode: call reset() first")
-        act = self._validate(actions)  # phase 1: parse and check the joint action
+        act = self._validate(actions)  # 1. parse and check the joint action
         sim = self.sim
-        slot, rnd = sim.t, sim.round_in_slot
-        pending_before = sim.pending.copy()
-        if self.config.mode == "single":  # phase 2: placements of the round
-            out, slot_over = sim.play_round(act[:, 0], act[:, 1:])
-            outs = [out]
-        else:
-            k, width = self.config.max_picks, 1 + self.config.num_resources
-            picks = act.reshape(self.config.num_clusters, k, width)
-            outs = sim.play_multi(picks[:, :, 0], picks[:, :, 1:])
-            slot_over = True
-        if slot_over:  # phase 3: end of slot (rewards, progress, completions, arrivals)
-            local, glob = sim.end_slot()
-            rew = local if self.config.reward == "local" else np.full(len(self.agents), glob)
-        else:
-            rew = np.zeros(len(self.agents))
+        slot, rnd = int(sim.state.t[0]), int(sim.state.round_in_slot[0])
+        pending_before = sim.state.pending[0].copy()
+        outs, slot_over = self._play(act)  # 2. placements of the round (or of the slot)
+        rew = self._end_slot() if slot_over else np.zeros(len(self.agents))  # 3. slot end
         self._steps += 1
-        return self._emit(outs, rew, slot, rnd, slot_over, pending_before)  # phase 4
-
-    def _emit(
-        self,
-        outs: list[PickOutcome],
-        rew: NDArray[np.float64],
-        slot: int,
-        rnd: int,
-        slot_over: bool,
-        pending_before: NDArray[np.int64],
-    ) -> tuple[Any, Any, Any, Any, Any]:
-        sim = self.sim
-        agents = self.agents
-        terminated = sim.terminated
-        truncated_by = None
-        if not terminated:
-            if sim.truncated:
-                truncated_by = "max_slots"
-            elif self.config.max_cycles is not None and self._steps >= self.config.max_cycles:
-                truncated_by = "max_cycles"
-        obs = self.builder.per_agent(sim, agents)
-        rewards = {a: float(rew[i]) for i, a in enumerate(agents)}
-        terms = dict.fromkeys(agents, terminated)
-        truncs = dict.fromkeys(agents, truncated_by is not None)
+        truncated_by = self._truncation()  # 4. termination and truncation
+        terminated = bool(sim.terminated[0])
+        obs = self._observe()  # 5. observations, rewards, infos
+        rewards = {a: float(rew[i]) for i, a in enumerate(self.agents)}
+        terms = dict.fromkeys(self.agents, terminated)
+        truncs = dict.fromkeys(self.agents, truncated_by is not None)
         infos = self._infos(outs, slot, rnd, slot_over, pending_before)
-        if terminated or truncated_by is not None:
-            metrics = sim.metrics()
-            self._last_metrics = metrics
-            for a in agents:
-                infos[a]["metrics"] = metrics
-                infos[a]["truncated_by"] = truncated_by
-            self.agents = []
+        if terminated or truncated_by is not None:  # 6. episode end: metrics
+            self._finish(infos, truncated_by)
         if self.render_mode == "human":
             self.render()
         return obs, rewards, terms, truncs, infos
+
+    def _play(self, act: NDArray[np.int64]) -> tuple[list[PickOutcome], bool]:
+        sim = self.sim
+        if self.config.mode == "single":
+            out, slot_over = sim.play_round(act[None, :, 0].copy(), act[None, :, 1:].copy())
+            return [out], bool(slot_over[0])
+        k, width = self.config.max_picks, 1 + self.config.num_resources
+        picks = act.reshape(1, self.config.num_clusters, k, width)
+        return sim.play_multi(picks[..., 0], picks[..., 1:]), True
+
+    def _end_slot(self) -> NDArray[np.float64]:
+        local, glob = self.sim.end_slot()
+        return local[0] if self.config.reward == "local" else np.full(len(self.agents), glob[0])
+
+    def _truncation(self) -> str | None:
+        if bool(self.sim.terminated[0]):
+            return None
+        if bool(self.sim.truncated[0]):
+            return "max_slots"
+        if self.config.max_cycles is not None and self._steps >= self.config.max_cycles:
+            return "max_cycles"
+        return None
+
+    def _observe(self) -> dict[str, dict[str, NDArray]]:
+        return self.builder.per_agent(self.sim, self.agents)
+
+    def _finish(self, infos: dict[str, dict[str, Any]], truncated_by: str | None) -> None:
+        metrics = episode_metrics(self.view)
+        self._last_metrics = metrics
+        for a in self.agents:
+            infos[a]["metrics"] = metrics
+            infos[a]["truncated_by"] = truncated_by
+        self.agents = []
 
     def _infos(
         self,
@@ -249,9 +282,9 @@ class EdgeSchedParallelEnv(ParallelEnv):
         keys = ("task", "placed", "noop", "empty_slot", "infeasible", "clipped", "conflict")
         if self.config.mode == "single":
             o = outs[0]
-            cols = [getattr(o, k).tolist() for k in keys]
+            cols = [getattr(o, k)[0].tolist() for k in keys]
         else:
-            cols = [np.stack([getattr(o, k) for o in outs], axis=1).tolist() for k in keys]
+            cols = [np.stack([getattr(o, k)[0] for o in outs], axis=1).tolist() for k in keys]
         infos = {}
         for i, a in enumerate(self.agents):
             info = {k: col[i] for k, col in zip(keys, cols)}
@@ -328,8 +361,8 @@ class EdgeSchedParallelEnv(ParallelEnv):
         if self.render_mode is None:
             return None
         if self.render_mode == "rgb_array":
-            return _render.render_rgb(self.sim)
-        text = _render.render_ansi(self.sim)
+            return _render.render_rgb(self.view)
+        text = _render.render_ansi(self.view)
         if self.render_mode == "human":
             print(text)
             return None

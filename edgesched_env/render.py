@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from edgesched_env.sim.core import DONE, RUNNING
 
 if TYPE_CHECKING:
-    from edgesched_env.sim.core import Simulator
+    from edgesched_env.sim.view import SimView
 
 __all__ = ["render_ansi", "render_rgb"]
 
@@ -22,7 +22,7 @@ def _bar(used: int, cap: int) -> str:
     return "[" + "#" * filled + "." * (_BAR - filled) + "]"
 
 
-def render_ansi(sim: Simulator) -> str:
+def render_ansi(sim: SimView) -> str:
     """One text frame: per cluster, a usage bar per resource, pending / queue / running counts and
     the running tasks (``id:type@units``)."""
     cfg = sim.config
@@ -38,7 +38,7 @@ def render_ansi(sim: Simulator) -> str:
             f"{int(sim.capacity[i, k] - sim.free[i, k]):>3}/{int(sim.capacity[i, k])}"
             for k, r in enumerate(cfg.resource_names)
         )
-        mine = run[sim.cluster[run] == i]
+        mine = run[sim.host[run] == i]
         tasks = " ".join(
             f"{t}:{names[sim.type_idx[t]]}@{','.join(str(int(u)) for u in sim.alloc[t])}" for t in mine
         )
@@ -51,7 +51,7 @@ def render_ansi(sim: Simulator) -> str:
     return "\n".join(lines)
 
 
-def render_rgb(sim: Simulator) -> NDArray[np.uint8]:
+def render_rgb(sim: SimView) -> NDArray[np.uint8]:
     """An ``(H, W, 3)`` uint8 picture: utilisation per resource over slots, and a task timeline
     (one bar per placed task, from arrival (light) through placement to completion, by cluster)."""
     # A Figure with its own Agg canvas: no pyplot, so the user's matplotlib backend is untouched.
@@ -73,8 +73,8 @@ def render_rgb(sim: Simulator) -> NDArray[np.uint8]:
     ax_u.set_ylabel("utilisation")
     placed = np.flatnonzero(sim.placed_slot >= 0)
     end = np.where(sim.status[placed] == DONE, sim.completion_slot[placed] + 1, sim.t + 1)
-    y = sim.cluster[placed] + (placed % 8) / 10.0
-    colors = [f"C{int(c) % 10}" for c in sim.cluster[placed]]
+    y = sim.host[placed] + (placed % 8) / 10.0
+    colors = [f"C{int(c) % 10}" for c in sim.host[placed]]
     ax_t.hlines(y, sim.arrival_slot[placed], sim.placed_slot[placed], colors="0.8", lw=2)
     ax_t.hlines(y, sim.placed_slot[placed], end, colors=colors, lw=2)
     ax_t.set_xlabel("slot")

@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edgesched_env.sim.core import DONE, FUTURE, RUNNING, WAITING
+from edgesched_env.sim.state import state_fields
 from edgesched_env.sim.view import SimView
 
 __all__ = [
@@ -193,7 +194,7 @@ def check_invariants(env: Any) -> None:
         _fail(f"slot {t}: free units {free.tolist()} exceed capacity {cap.tolist()}")
     status = np.asarray(v.status)
     running = np.flatnonzero(status == RUNNING)
-    where = np.asarray(v.cluster)[running]
+    where = np.asarray(v.host)[running]
     alloc = np.asarray(v.alloc)[running]
     used = np.zeros((n, r), dtype=np.int64)
     if running.shape[0]:
@@ -237,7 +238,7 @@ def check_invariants(env: Any) -> None:
     if np.diff(arrival).min(initial=0) < 0:
         _fail("arrival slots are not sorted")
     waiting = status == WAITING
-    if (placed[status <= WAITING] != -1).any() or (np.asarray(v.cluster)[status <= WAITING] != -1).any():
+    if (placed[status <= WAITING] != -1).any() or (np.asarray(v.host)[status <= WAITING] != -1).any():
         _fail(f"slot {t}: a task that was never placed has a placement slot or a cluster")
     started = status >= RUNNING
     if ((placed[started] < arrival[started]) | (placed[started] > t)).any():
@@ -313,7 +314,7 @@ class EpisodeMonitor:
         self._t = int(v.t)
         self._status = np.array(v.status)
         self._progress = np.array(v.oracle_progress)
-        self._cluster = np.array(v.cluster)
+        self._cluster = np.array(v.host)
         self._placed = np.array(v.placed_slot)
         self._completion = np.array(v.completion_slot)
 
@@ -337,7 +338,7 @@ class EpisodeMonitor:
         if t == self._t and (progress != self._progress).any():
             _fail(f"{where}: progress changed within a slot")
         for name, old, new in (
-            ("cluster", self._cluster, np.asarray(v.cluster)),
+            ("cluster", self._cluster, np.asarray(v.host)),
             ("placement slot", self._placed, np.asarray(v.placed_slot)),
             ("completion slot", self._completion, np.asarray(v.completion_slot)),
         ):
@@ -369,7 +370,7 @@ class EpisodeMonitor:
         ids = sorted(task for task, _ in reported)
         if ids != sorted(newly_placed.tolist()):
             _fail(f"{where}: infos report placements {ids}, the state shows {sorted(newly_placed.tolist())}")
-        cluster = np.asarray(v.cluster)
+        cluster = np.asarray(v.host)
         for task, i in reported:
             if int(cluster[task]) != i:
                 _fail(f"{where}: cluster_{i} reports placing task {task}, which runs on {int(cluster[task])}")
@@ -522,25 +523,9 @@ def check_determinism(
 
 
 def _state_snapshot(v: SimView) -> dict[str, Any]:
-    names = (
-        "free",
-        "pending",
-        "queue_len",
-        "running_count",
-        "status",
-        "type_idx",
-        "arrival_slot",
-        "visible",
-        "cluster",
-        "alloc",
-        "placed_slot",
-        "completion_slot",
-        "oracle_progress",
-    )
-    snap: dict[str, Any] = {name: np.array(getattr(v, name)) for name in names}
-    snap["t"] = int(v.t)
-    snap["round_in_slot"] = int(v.round_in_slot)
-    return snap
+    """Every field of the episode's ``SimState`` (a copy), by name."""
+    st = v.snapshot()
+    return {name: getattr(st, name) for name, _, _ in state_fields()}
 
 
 def jcts(env: Any) -> NDArray[np.int64]:

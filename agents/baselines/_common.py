@@ -178,7 +178,7 @@ class HeuristicScheduler(SchedulerBase):
     def jobs_on(self, agent: int) -> NDArray[np.int64]:
         """Ids of the tasks running (or preempted) on ``agent``'s cluster, ascending."""
         view = self.sim_view
-        return np.flatnonzero((view.status == RUNNING) & (view.cluster == agent))
+        return np.flatnonzero((view.status == RUNNING) & (view.host == agent))
 
     def waiting_count(self, agent: int) -> int:
         """Tasks waiting for ``agent``: its occupied pending slots plus its overflow queue."""

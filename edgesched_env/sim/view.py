@@ -1,43 +1,74 @@
-"""A documented, read-only view of the simulator for schedulers (heuristics and oracles).
+"""A documented, read-only view of one episode of the simulator, for schedulers and oracles.
 
-Schedulers read the state through this view, never through the simulator itself. Every array is a
+Schedulers read the state through this view, never through the simulator itself. The view's array
+members are derived from the fields of :class:`~edgesched_env.sim.state.SimState` (same names,
+same docs, without the batch axis; task axes cut to the episode's ``num_tasks``): each is a
 non-writeable numpy view of the live state (it changes as the episode runs; copy it to keep it).
-Hidden quantities (true progress, speed models) are only reachable through the ``oracle_*``
+Hidden quantities (true progress, work, speed models) are only reachable through the ``oracle_*``
 members: a scheduler that uses them is an oracle and must say so in its name or docstring.
 
-The one mutating entry point is :meth:`resize`, the elastic API for preemptive heuristics.
+The one mutating entry point is :meth:`SimView.resize`, the elastic API for preemptive heuristics.
+
+Get the view of any edgesched env (wrapped or not) with :func:`edgesched_env.sim_view`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from edgesched_env.sim.state import state_fields
+
 if TYPE_CHECKING:
     from edgesched_env.config import EnvConfig
     from edgesched_env.sim.core import Simulator
+    from edgesched_env.sim.state import SimState
+    from edgesched_env.workload.arrivals import Workload
     from edgesched_env.workload.speed import SpeedModel
 
 __all__ = ["SimView"]
 
+#: State fields a scheduler must not read (hidden): reached through ``oracle_*`` members instead.
+_HIDDEN = {"progress", "work"}
 
-def _ro(a: NDArray) -> NDArray:
+
+def _ro(a: NDArray[Any]) -> NDArray[Any]:
     v = a.view()
     v.flags.writeable = False
     return v
 
 
-class SimView:
-    """Read-only access to a :class:`~edgesched_env.sim.core.Simulator` (plus ``resize``).
+def _make_property(name: str, axes: str, doc: str) -> property:
+    task_axes = tuple(i for i, a in enumerate(axes[1:]) if a == "T")
 
-    Shapes: ``N`` clusters, ``P`` pending slots, ``R`` resources, ``T`` tasks of the episode
-    (including tasks that have not arrived yet: check ``status``).
+    def get(self: SimView) -> Any:
+        arr = getattr(self._sim.state, name)[self._b]
+        if arr.ndim == 0:
+            return int(arr)
+        if task_axes:
+            tc = int(self._sim.state.num_tasks[self._b])
+            arr = arr[tuple(slice(0, tc) if i in task_axes else slice(None) for i in range(arr.ndim))]
+        return _ro(arr)
+
+    shape = ", ".join(axes[1:]) or "scalar"
+    return property(get, doc=f"``({shape})`` {doc}")
+
+
+class SimView:
+    """Read-only access to episode ``b`` of a :class:`~edgesched_env.sim.core.Simulator` (plus ``resize``).
+
+    Shapes: ``N`` clusters, ``P`` pending positions, ``R`` resources, ``M`` running-table rows,
+    ``T`` tasks of the episode (including tasks that have not arrived yet: check ``status``, a
+    :class:`~edgesched_env.sim.state.TaskStatus`). Every field of ``SimState`` except the hidden
+    ``progress`` and ``work`` is a member (``free``, ``pending``, ``status``, ``host``, ``alloc``,
+    ``arrival_slot``, ``completion_slot``, ``queue_len``, ``run_table``, ``t``, ...).
     """
 
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Simulator, b: int = 0) -> None:
         self._sim = sim
+        self._b = b
 
     # static
     @property
@@ -55,114 +86,60 @@ class SimView:
         """``(R,)`` per-task maximum units."""
         return _ro(self._sim.max_level)
 
-    # clock
     @property
-    def t(self) -> int:
-        """Current slot index."""
-        return self._sim.t
+    def workload(self) -> Workload:
+        """The episode's workload as drawn at reset (arrivals, types, visibility, home clusters)."""
+        wl = self._sim.workloads[self._b]
+        if wl is None:
+            raise RuntimeError("the episode has not been reset yet")
+        return wl
+
+    # derived
+    @property
+    def in_system(self) -> int:
+        """Tasks that have arrived and not completed."""
+        st = self._sim.state
+        return int(st.num_arrived[self._b] - st.num_completed[self._b])
 
     @property
-    def round_in_slot(self) -> int:
-        """Decision rounds already played in the current slot (0 at a slot's first round)."""
-        return self._sim.round_in_slot
-
-    # clusters
-    @property
-    def free(self) -> NDArray[np.int64]:
-        """``(N, R)`` free units per cluster."""
-        return _ro(self._sim.free)
+    def pending_count(self) -> NDArray[np.int64]:
+        """``(N,)`` occupied pending positions per agent."""
+        return (self._sim.state.pending[self._b] >= 0).sum(axis=1)
 
     @property
-    def pending(self) -> NDArray[np.int64]:
-        """``(N, P)`` task id in each pending slot, ``-1`` if empty."""
-        return _ro(self._sim.pending)
+    def terminated(self) -> bool:
+        """All tasks have arrived and completed."""
+        return bool(self._sim.terminated[self._b])
 
     @property
-    def queue_len(self) -> NDArray[np.int64]:
-        """``(N,)`` tasks in each agent's overflow queue."""
-        return _ro(self._sim.queue_len)
+    def truncated(self) -> bool:
+        """The slot limit was reached before the workload finished."""
+        return bool(self._sim.truncated[self._b])
 
     @property
-    def running_count(self) -> NDArray[np.int64]:
-        """``(N,)`` tasks running (or preempted) on each cluster."""
-        return _ro(self._sim.running_count)
-
-    # tasks
-    @property
-    def num_tasks(self) -> int:
-        """``T``."""
-        return self._sim.num_tasks
+    def hist_in_system(self) -> list[int]:
+        """Tasks in the system at each slot end so far (empty unless the simulator records history)."""
+        return list(self._sim.hist_in_system[self._b])
 
     @property
-    def status(self) -> NDArray[np.int8]:
-        """``(T,)`` 0 future, 1 waiting, 2 running (or preempted), 3 done."""
-        return _ro(self._sim.status)
-
-    @property
-    def type_idx(self) -> NDArray[np.int64]:
-        """``(T,)`` task type index."""
-        return _ro(self._sim.type_idx)
-
-    @property
-    def arrival_slot(self) -> NDArray[np.int64]:
-        """``(T,)`` arrival slot (future tasks included: a scheduler must not peek at them)."""
-        return _ro(self._sim.arrival_slot)
-
-    @property
-    def min_request(self) -> NDArray[np.int64]:
-        """``(T, R)`` minimum units per task."""
-        return _ro(self._sim.min_request)
-
-    @property
-    def visible(self) -> NDArray[np.bool_]:
-        """``(T, N)`` which clusters see each task."""
-        return _ro(self._sim.visible)
-
-    @property
-    def delay_slots(self) -> NDArray[np.int64]:
-        """``(T, N)`` data-transfer delay (slots) before a task placed on a cluster can progress
-        (zeros without a topology; observable: agents see their own column)."""
-        return _ro(self._sim.delay_slots)
-
-    @property
-    def cluster(self) -> NDArray[np.int64]:
-        """``(T,)`` cluster a task was placed on, ``-1`` before placement."""
-        return _ro(self._sim.cluster)
-
-    @property
-    def alloc(self) -> NDArray[np.int64]:
-        """``(T, R)`` current units of running tasks (zeros when preempted)."""
-        return _ro(self._sim.alloc)
-
-    @property
-    def placed_slot(self) -> NDArray[np.int64]:
-        """``(T,)`` slot of placement, ``-1`` before."""
-        return _ro(self._sim.placed_slot)
-
-    @property
-    def slots_run(self) -> NDArray[np.int64]:
-        """``(T,)`` slots a task has spent running (including preempted slots)."""
-        return _ro(self._sim.slots_run)
-
-    @property
-    def completion_slot(self) -> NDArray[np.int64]:
-        """``(T,)`` completion slot, ``-1`` before."""
-        return _ro(self._sim.completion_slot)
+    def hist_used(self) -> list[NDArray[np.int64]]:
+        """``(N, R)`` units in use at each slot end so far (empty unless history is recorded)."""
+        return list(self._sim.hist_used[self._b])
 
     def capacity_ratio(self, agents: NDArray[np.int64], task: int) -> NDArray[np.float64]:
         """How many minimum-size copies of ``task`` each of ``agents``' clusters could host now."""
-        return self._sim.capacity_ratio(np.asarray(agents, dtype=np.int64), task)
+        return self._sim.capacity_ratio(self._b, np.asarray(agents, dtype=np.int64), task)
 
     # oracle knowledge (hidden from agents)
     @property
     def oracle_progress(self) -> NDArray[np.float64]:
         """``(T,)`` ORACLE: true progress of each task in ``[0, 1]``."""
-        return _ro(self._sim.progress)
+        return _ro(self._sim.state.progress[self._b, : self.num_tasks])
 
     @property
     def oracle_work(self) -> NDArray[np.float64]:
         """``(T,)`` ORACLE: relative amount of work of each task."""
-        return _ro(self._sim.work)
+        return _ro(self._sim.state.work[self._b, : self.num_tasks])
 
     @property
     def oracle_speed_models(self) -> list[SpeedModel]:
@@ -174,7 +151,16 @@ class SimView:
         """``(N,)`` ORACLE: hardware speed factor per cluster."""
         return _ro(self._sim.speed_factor)
 
+    def snapshot(self) -> SimState:
+        """A copy of the episode's whole state (a batch of one; hidden fields included)."""
+        return self._sim.state.episode(self._b)
+
     # elastic API
     def resize(self, task: int, units: NDArray[np.int64] | list[int] | tuple[int, ...]) -> None:
         """ELASTIC: change a running task's units (zeros = preempt); see ``Simulator.resize``."""
-        self._sim.resize(task, units)
+        self._sim.resize(self._b, task, units)
+
+
+for _name, _axes, _doc in state_fields():
+    if _name not in _HIDDEN:
+        setattr(SimView, _name, _make_property(_name, _axes, _doc))

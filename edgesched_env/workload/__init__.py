@@ -24,7 +24,6 @@ from edgesched_env.workload.topology import (
     random_geometric_topology,
     ring_topology,
     star_topology,
-    transfer_metrics,
 )
 from edgesched_env.workload.traces import TraceReplay, load_trace
 
@@ -51,5 +50,4 @@ __all__ = [
     "random_geometric_topology",
     "ring_topology",
     "star_topology",
-    "transfer_metrics",
 ]

@@ -303,6 +303,13 @@ class MeasuredSpeed:
         rate = self.relative_speed(a[:, self.gpu_idx], a[:, self.cpu_idx], mem, speed_factor)
         return rate / (self.nominal_slots * work)
 
+    def resource_indices(self) -> dict[str, int]:
+        """``cpu_idx``, ``gpu_idx`` and (unless ``None``) ``mem_idx``."""
+        out = {"cpu_idx": self.cpu_idx, "gpu_idx": self.gpu_idx}
+        if self.mem_idx is not None:
+            out["mem_idx"] = self.mem_idx
+        return out
+
     def work_for_duration(
         self, duration_slots: NDArray[np.float64], gpus: NDArray[np.float64]
     ) -> NDArray[np.float64]:

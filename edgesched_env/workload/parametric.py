@@ -76,3 +76,7 @@ class OptimusSpeed:
         """``dp = slot_seconds * speed_factor / (step_time * nominal_steps * work)``."""
         t = self.step_time(alloc[:, self.cpu_idx], alloc[:, self.gpu_idx])
         return self.slot_seconds * speed_factor / (t * self.nominal_steps * work)
+
+    def resource_indices(self) -> dict[str, int]:
+        """``{"cpu_idx": cpu_idx, "gpu_idx": gpu_idx}`` (the resources of ``p`` and ``w``)."""
+        return {"cpu_idx": self.cpu_idx, "gpu_idx": self.gpu_idx}

@@ -60,6 +60,9 @@ class ProfileSpeed:
         rates: work per second on the full grid, flattened in C order over ``axes``.
         nominal_work: work of a task with ``work = 1`` (1 for completion-time tables).
         slot_seconds: seconds per slot.
+        resource_names: name of the resource each axis profiles (the table's column, e.g.
+            ``("cpu", "gpu", "mem")``), checked against the config's ``resource_names`` at
+            ``resource_idx``; ``()``: unknown, only the indices are checked.
     """
 
     name: str
@@ -68,6 +71,7 @@ class ProfileSpeed:
     rates: tuple[float, ...]
     nominal_work: float = 1.0
     slot_seconds: float = 60.0
+    resource_names: tuple[str, ...] = ()
     _grid: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -76,6 +80,12 @@ class ProfileSpeed:
             raise ValueError(f"ProfileSpeed({self.name}): axes {shape} do not match {len(self.rates)} rates")
         if self.nominal_work <= 0 or self.slot_seconds <= 0:
             raise ValueError(f"ProfileSpeed({self.name}): nominal_work and slot_seconds must be > 0")
+        object.__setattr__(self, "resource_names", tuple(self.resource_names))
+        if self.resource_names and len(self.resource_names) != len(shape):
+            raise ValueError(
+                f"ProfileSpeed({self.name}).resource_names={self.resource_names} must name one "
+                f"resource per axis ({len(shape)}) or be empty"
+            )
         object.__setattr__(self, "_grid", np.array(self.rates, dtype=np.float64).reshape(shape))
 
     @property
@@ -122,6 +132,10 @@ class ProfileSpeed:
     ) -> NDArray[np.float64]:
         """``dp = rate(a) * speed_factor * slot_seconds / (nominal_work * work)``."""
         return self.rate(alloc) * speed_factor * self.slot_seconds / (self.nominal_work * work)
+
+    def resource_indices(self) -> dict[str, int]:
+        """``resource_idx[k]`` of each profiled axis ``k``."""
+        return {f"resource_idx[{k}]": r for k, r in enumerate(self.resource_idx)}
 
     def work_for_duration(
         self, duration_slots: NDArray[np.float64], gpus: NDArray[np.float64]
@@ -227,5 +241,6 @@ def load_profile(
             rates=tuple(rates),
             nominal_work=work,
             slot_seconds=slot_seconds,
+            resource_names=res_cols,
         )
     return models

@@ -36,6 +36,12 @@ class SpeedModel(Protocol):
 
     Returns:
         ``(n,)`` float64, progress increment for this slot, ``>= 0``.
+
+    :meth:`resource_indices` tells which columns of ``alloc`` the model reads, so that
+    :class:`~edgesched_env.config.EnvConfig` can reject a model whose indices name no resource of
+    the config when the config is built (instead of an ``IndexError`` at the first slot end). A
+    user model without it still works (:class:`~edgesched_env.config.TaskType` needs only
+    :meth:`increment`); its indices are then not checked.
     """
 
     def increment(
@@ -45,6 +51,17 @@ class SpeedModel(Protocol):
         work: NDArray[np.float64],
         speed_factor: NDArray[np.float64],
     ) -> NDArray[np.float64]: ...
+
+    def resource_indices(self) -> dict[str, int]:
+        """The resource indices the model reads from ``alloc``'s columns.
+
+        Returns:
+            The model's field holding each index, as written after ``speed.`` in error messages
+            (e.g. ``"gpu_idx"``, ``"resource_idx[1]"``) -> the index into the config's
+            ``resource_names``. Resources the model does not read (e.g. an unset optional one)
+            are left out; an insensitive model returns ``{}``.
+        """
+        ...
 
 
 @dataclass(frozen=True)
@@ -92,3 +109,7 @@ class SyntheticSpeed:
             dp = weight * np.sqrt(1.2 - progress) + self.bias
         np.maximum(dp, 0.0, out=dp)
         return dp * speed_factor / work
+
+    def resource_indices(self) -> dict[str, int]:
+        """``{"resource_idx": resource_idx}``, or ``{}`` for an insensitive model."""
+        return {} if self.resource_idx is None else {"resource_idx": self.resource_idx}

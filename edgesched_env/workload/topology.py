@@ -21,13 +21,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-
-if TYPE_CHECKING:
-    from edgesched_env.sim.core import Simulator
 
 __all__ = [
     "Link",
@@ -35,7 +32,6 @@ __all__ = [
     "random_geometric_topology",
     "ring_topology",
     "star_topology",
-    "transfer_metrics",
 ]
 
 
@@ -259,23 +255,3 @@ def random_geometric_topology(
         for i, j in sorted(pairs)
     )
     return Topology(num_clusters, links, slot_seconds, "random-geometric")
-
-
-def transfer_metrics(sim: Simulator) -> dict[str, float]:
-    """Data-transfer metrics of an episode (for the lead to merge into ``episode_metrics``).
-
-    Keys: ``transfer_slots_total`` (sum over placed tasks of the delay on their cluster, slots),
-    ``transfer_slots_mean`` (per placed task), ``placed_away_from_home`` (fraction of placed tasks
-    not on their home cluster; 0 without a topology).
-    """
-    placed = np.flatnonzero(sim.cluster >= 0)
-    if placed.shape[0] == 0:
-        return {"transfer_slots_total": 0.0, "transfer_slots_mean": 0.0, "placed_away_from_home": 0.0}
-    delays = sim.delay_slots[placed, sim.cluster[placed]]
-    home = getattr(sim.workload, "home", None)
-    away = 0.0 if home is None else float((home[placed] != sim.cluster[placed]).mean())
-    return {
-        "transfer_slots_total": float(delays.sum()),
-        "transfer_slots_mean": float(delays.mean()),
-        "placed_away_from_home": away,
-    }

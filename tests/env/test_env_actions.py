@@ -117,7 +117,7 @@ def test_integer_like_inputs_are_accepted():
     _, _, _, _, infos = env.step({"cluster_0": [0, 2, 1], "cluster_1": np.array([1.0, 3.0, 2.0])})
     assert infos["cluster_0"]["placed"] and infos["cluster_1"]["placed"]
     assert env.view.alloc.tolist() == [[2, 1], [3, 2]]
-    assert env.view.cluster.tolist() == [0, 1]
+    assert env.view.host.tolist() == [0, 1]
     env = small_env()
     _, _, _, _, infos = env.step(
         {"cluster_0": np.array([0, 2, 1], dtype=np.int32), "cluster_1": np.array([1, 2, 1], dtype=np.uint8)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import pickle
 import re
@@ -13,9 +14,12 @@ import pytest
 
 import edgesched_env
 from edgesched_env import ClusterSpec, EnvConfig, FixedTask, TaskType, WorkloadSpec, make_config
-from edgesched_env.presets import PRESETS, preset_names
+from edgesched_env.presets import PRESETS, preset_names, profile_config
 from edgesched_env.testing import masked_random_policy
-from edgesched_env.workload.speed import SyntheticSpeed
+from edgesched_env.workload.measured import measured_model
+from edgesched_env.workload.parametric import OptimusSpeed
+from edgesched_env.workload.profile import ProfileSpeed, load_profile
+from edgesched_env.workload.speed import SpeedModel, SyntheticSpeed
 
 BASE = make_config("tapfinger-synthetic")
 
@@ -249,3 +253,127 @@ def test_a_task_is_never_visible_only_to_clusters_that_cannot_host_it():
         v = env.view
         only_small = v.visible[:, 0] & ~v.visible[:, 1:].any(axis=1)
         assert not only_small.any(), f"{int(only_small.sum())} tasks can never be placed"
+
+
+PROFILE = """task_type,cpu,gpu,mem,completion_time_s
+resnet,2,1,2,1200
+resnet,4,1,2,800
+resnet,2,2,2,900
+resnet,4,2,2,500
+"""
+
+
+def one_type_config(speed, resource_names=("cpu", "gpu")):
+    """A one-type config over ``resource_names`` (16 units, 17 levels each) running ``speed``."""
+    num_r = len(resource_names)
+    wl = WorkloadSpec((TaskType("resnet", (1,) * num_r, speed),), (1.0,), arrival_rate=1.0, num_tasks=3)
+    return EnvConfig(
+        (ClusterSpec((16,) * num_r),), wl, resource_names=resource_names, num_levels=(17,) * num_r
+    )
+
+
+def profile_model(resource_names=("cpu", "gpu", "mem")):
+    return load_profile(io.StringIO(PROFILE), resource_names=resource_names, name="prof.csv")["resnet"]
+
+
+# (speed model, field named by the error) for every model class against a 2-resource config.
+BAD_SPEED_INDICES = [
+    (SyntheticSpeed(resource_idx=2), r"resource_idx=2"),
+    (measured_model("resnet18-cifar10"), r"mem_idx=2"),  # default (cpu, gpu, mem) indices
+    (measured_model("resnet18-cifar10", gpu_idx=2, mem_idx=None), r"gpu_idx=2"),
+    (measured_model("resnet18-cifar10", cpu_idx=-1, mem_idx=None), r"cpu_idx=-1"),
+    (profile_model(), r"resource_idx\[2\]=2"),  # the profile's mem column, the config has no mem
+    (OptimusSpeed(1.0, 0.5, 0.1, 0.0, 0.0, gpu_idx=2), r"gpu_idx=2"),
+    (OptimusSpeed(1.0, 0.5, 0.1, 0.0, 0.0, cpu_idx=5), r"cpu_idx=5"),
+]
+
+
+@pytest.mark.parametrize(
+    ("speed", "field"), BAD_SPEED_INDICES, ids=[f"{type(m).__name__}-{f}" for m, f in BAD_SPEED_INDICES]
+)
+def test_every_speed_model_index_is_checked_when_the_config_is_built(speed, field):
+    msg = expect(rf"TaskType\(resnet\)\.speed\.{field} names no resource", one_type_config, speed)
+    assert "('cpu', 'gpu')" in msg and "valid: 0..1" in msg
+
+
+def test_packaged_speed_models_report_their_resource_indices():
+    assert SyntheticSpeed(bias=0.5).resource_indices() == {}
+    assert SyntheticSpeed(resource_idx=1).resource_indices() == {"resource_idx": 1}
+    assert measured_model("bert").resource_indices() == {"cpu_idx": 0, "gpu_idx": 1, "mem_idx": 2}
+    assert measured_model("bert", mem_idx=None).resource_indices() == {"cpu_idx": 0, "gpu_idx": 1}
+    assert profile_model().resource_indices() == {
+        "resource_idx[0]": 0,
+        "resource_idx[1]": 1,
+        "resource_idx[2]": 2,
+    }
+    assert OptimusSpeed(1.0, 0.0, 0.0, 0.0, 0.0, cpu_idx=1, gpu_idx=0).resource_indices() == {
+        "cpu_idx": 1,
+        "gpu_idx": 0,
+    }
+    for m in (
+        SyntheticSpeed(bias=0.5),
+        measured_model("bert"),
+        profile_model(),
+        OptimusSpeed(1.0, 0, 0, 0, 0),
+    ):
+        assert isinstance(m, SpeedModel)
+
+
+def test_models_with_indices_in_range_build():
+    three = ("cpu", "gpu", "mem")
+    assert one_type_config(measured_model("resnet18-cifar10"), three).num_resources == 3
+    assert one_type_config(measured_model("resnet18-cifar10", mem_idx=None)).num_resources == 2
+    assert one_type_config(profile_model(), three).num_resources == 3
+    hand_built = ProfileSpeed("resnet", ((2.0,), (1.0,)), (0, 1), (0.01,))  # no names: indices only
+    assert one_type_config(hand_built).num_resources == 2
+    assert one_type_config(OptimusSpeed(1.0, 0.5, 0.1, 0.0, 0.0)).num_resources == 2
+
+
+def test_profile_resources_are_checked_by_name():
+    # Loaded for (gpu, cpu, mem) but run on (cpu, gpu, mem): the indices fit, the names do not.
+    model = profile_model(("gpu", "cpu", "mem"))
+    msg = expect(
+        r"TaskType\(resnet\)\.speed\.resource_idx\[0\]=1 is resource 'gpu'.*measured 'cpu'",
+        one_type_config,
+        model,
+        ("cpu", "gpu", "mem"),
+    )
+    assert "('cpu', 'gpu', 'mem')" in msg
+    expect(r"resource_names=\('cpu',\).*one resource per axis \(3\)", replace, model, resource_names=("cpu",))
+
+
+def test_user_speed_models_without_resource_indices_still_work():
+    class Constant:
+        def increment(self, alloc, progress, work, speed_factor):
+            return np.full(progress.shape, 0.5) * speed_factor / work
+
+    cfg = one_type_config(Constant())
+    assert isinstance(cfg.workload.task_types[0].speed, Constant)
+
+    class Indexed(Constant):
+        def resource_indices(self):
+            return {"accel": 7}
+
+    msg = expect(r"TaskType\(resnet\)\.speed\.accel=7 names no resource", one_type_config, Indexed())
+    assert "('cpu', 'gpu')" in msg
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_presets_build_with_speed_indices_in_range(name):
+    cfg = make_config(name)
+    for t in cfg.workload.task_types:
+        assert all(0 <= r < cfg.num_resources for r in t.speed.resource_indices().values()), t.name
+
+
+def test_profile_config_builds_and_rejects_mismatched_resources(tmp_path):
+    path = tmp_path / "prof.csv"
+    path.write_text(PROFILE)
+    assert profile_config(path).num_resources == 3
+    expect(
+        r"TaskType\(resnet\)\.speed\.resource_idx\[2\]=2 names no resource",
+        replace,
+        profile_config(path),
+        resource_names=("cpu", "gpu"),
+        num_levels=(17, 17),
+        clusters=(ClusterSpec((24, 4)),) * 4,
+    )

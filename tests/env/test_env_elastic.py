@@ -57,7 +57,7 @@ def test_resize_and_preempt_keep_capacity_accounting_exact():
     assert v.free[0].tolist() == [0, 1]
     check_invariants(env)
     v.resize(0, (0, 0))  # preempt T0: it keeps its cluster, holds nothing
-    assert v.free[0].tolist() == [6, 4] and v.status[0] == RUNNING and v.cluster[0] == 0
+    assert v.free[0].tolist() == [6, 4] and v.status[0] == RUNNING and v.host[0] == 0
     assert v.running_count[0] == 2
     check_invariants(env)
     end_slot(env, monitor)

@@ -214,7 +214,7 @@ def test_two_cluster_episode_step_by_step(reward):
     assert infos["cluster_1"]["conflict"] and not infos["cluster_1"]["placed"]
     assert infos["cluster_1"]["task"] == 0 and not infos["cluster_1"]["infeasible"]
     assert rew == {"cluster_0": 0.0, "cluster_1": 0.0} and not infos["cluster_0"]["slot_end"]
-    assert v.t == 0 and v.cluster[0] == 0 and v.free.tolist() == [[14, 15], [8, 8]]
+    assert v.t == 0 and v.host[0] == 0 and v.free.tolist() == [[14, 15], [8, 8]]
     assert v.pending[0, :2].tolist() == [-1, 1] and v.pending[1, 0] == -1  # T0 left every list
     # Slot 0, round 1: cluster_0 places T1 (its slot 1) with (2, 8); cluster_1 picks its now
     # empty slot 0: an empty-slot no-op.
@@ -484,7 +484,7 @@ def test_multi_task_mode_applies_picks_position_by_position():
     assert sorted([i0["placed"][0], i1["placed"][0]]) == [False, True]
     assert sorted([i0["conflict"][0], i1["conflict"][0]]) == [False, True]
     assert i1["placed"][1:] == [True, True] and i1["task"][1:] == [2, 3]
-    assert v.cluster.tolist()[2:] == [1, 1]
+    assert v.host.tolist()[2:] == [1, 1]
     assert i0["placed"][2] is False and i0["empty_slot"][2] is True and i0["task"][2] == -1
     assert i0["placed"][1] is True
     if i0["placed"][0]:  # cluster_0 holds T0 (2, 1): T1 is capped at what is left, (6, 7)

@@ -230,7 +230,7 @@ def test_random_elastic_resizes_keep_capacity_exact(scenario, resize_seed):
     while env.agents:
         running = np.flatnonzero(np.asarray(v.status) == RUNNING)
         for task in running[rz.random(running.shape[0]) < 0.3]:
-            c = int(v.cluster[task])
+            c = int(v.host[task])
             avail = np.asarray(v.free[c]) + np.asarray(v.alloc[task])
             lo = np.asarray(v.min_request[task])
             hi = np.minimum(avail, max_level)

@@ -226,7 +226,7 @@ class ReferenceModel:
         assert v.queue_len.tolist() == [len(q) for q in self.queue]
         assert v.free.tolist() == self.free
         assert v.status.tolist() == [codes[s] for s in self.status]
-        assert v.cluster.tolist() == self.cluster
+        assert v.host.tolist() == self.cluster
         running = [s == "running" for s in self.status]
         assert np.asarray(v.alloc)[running].tolist() == [a for a, r in zip(self.alloc, running) if r]
         assert v.placed_slot.tolist() == self.placed_slot

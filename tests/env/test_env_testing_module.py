@@ -41,52 +41,52 @@ def running_task(env):
 
 
 def test_detects_broken_capacity_accounting(env):
-    c = int(env.sim.cluster[running_task(env)])
-    env.sim.free[c, 0] += 1  # a task runs there, so free < capacity still
+    c = int(env.sim.state.host[0][running_task(env)])
+    env.sim.state.free[0][c, 0] += 1  # a task runs there, so free < capacity still
     with pytest.raises(AssertionError, match="capacity accounting"):
         check_invariants(env)
 
 
 def test_detects_negative_free_units(env):
-    env.sim.free[0, 1] = -1
+    env.sim.state.free[0][0, 1] = -1
     with pytest.raises(AssertionError, match="negative free"):
         check_invariants(env)
 
 
 def test_detects_a_task_below_its_minimum(env):
     task = running_task(env)
-    c = int(env.sim.cluster[task])
-    held = env.sim.alloc[task].copy()
-    env.sim.alloc[task] = [0, held[1]]
-    env.sim.free[c, 0] += held[0]
+    c = int(env.sim.state.host[0][task])
+    held = env.sim.state.alloc[0][task].copy()
+    env.sim.state.alloc[0][task] = [0, held[1]]
+    env.sim.state.free[0][c, 0] += held[0]
     with pytest.raises(AssertionError, match="outside"):
         check_invariants(env)
 
 
 def test_detects_a_duplicated_pending_task(env):
-    i = int(np.flatnonzero((env.sim.pending >= 0).sum(axis=1) < env.config.max_pending)[0])
-    row = env.sim.pending[i]
+    i = int(np.flatnonzero((env.sim.state.pending[0] >= 0).sum(axis=1) < env.config.max_pending)[0])
+    row = env.sim.state.pending[0][i]
     row[np.flatnonzero(row < 0)[0]] = row[np.flatnonzero(row >= 0)[0]]
     with pytest.raises(AssertionError, match=r"twice|pending"):
         check_invariants(env)
 
 
 def test_detects_a_lost_waiting_task(env):
-    i, s = (int(x) for x in np.argwhere(env.sim.pending >= 0)[0])
-    env.sim.pending[i, s] = -1
+    i, s = (int(x) for x in np.argwhere(env.sim.state.pending[0] >= 0)[0])
+    env.sim.state.pending[0][i, s] = -1
     with pytest.raises(AssertionError, match="waiting tasks are visible"):
         check_invariants(env)
 
 
 def test_detects_running_count_mismatch(env):
-    env.sim.running_count[0] += 1
+    env.sim.state.running_count[0][0] += 1
     with pytest.raises(AssertionError, match="running_count"):
         check_invariants(env)
 
 
 def test_detects_a_done_task_with_progress_below_one(env):
     task = int(np.flatnonzero(env.view.status == DONE)[0])
-    env.sim.progress[task] = 0.5
+    env.sim.state.progress[0][task] = 0.5
     with pytest.raises(AssertionError, match="progress"):
         check_invariants(env)
 
@@ -101,7 +101,7 @@ def test_monitor_detects_progress_going_back():
         obs, _, _, _, infos = env.step(masked_random_policy(env, obs, rng))
         monitor.update(infos)
     task = int(np.argmax(env.view.oracle_progress))
-    env.sim.progress[task] -= 0.2
+    env.sim.state.progress[0][task] -= 0.2
     with pytest.raises(AssertionError, match="decreased"):
         monitor.update()
 
@@ -125,7 +125,7 @@ def test_monitor_detects_a_status_going_back_and_infos_disagreeing():
     obs, _, _, _, infos = env2.step(masked_random_policy(env2, obs, np.random.default_rng(0)))
     monitor2.update(infos)
     task = int(np.flatnonzero(env2.view.status == RUNNING)[0])
-    env2.sim.status[task] = 1  # back to waiting
+    env2.sim.state.status[0][task] = 1  # back to waiting
     with pytest.raises(AssertionError):
         monitor2.update()
 

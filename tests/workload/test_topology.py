@@ -13,6 +13,7 @@ from agents.evaluate import run_episode
 from edgesched_env.config import ClusterSpec, EnvConfig, TaskType, WorkloadSpec
 from edgesched_env.parallel_env import EdgeSchedParallelEnv
 from edgesched_env.presets import make_config
+from edgesched_env.sim.metrics import transfer_metrics
 from edgesched_env.workload.arrivals import generate_workload
 from edgesched_env.workload.speed import SyntheticSpeed
 from edgesched_env.workload.topology import (
@@ -21,7 +22,6 @@ from edgesched_env.workload.topology import (
     random_geometric_topology,
     ring_topology,
     star_topology,
-    transfer_metrics,
 )
 
 
@@ -53,7 +53,7 @@ def test_transfer_delay_delays_progress_and_shows_in_observation():
     cfg = _two_cluster_config()
     env = EdgeSchedParallelEnv(cfg)
     obs, _ = env.reset(seed=0)
-    sim = env.sim
+    sim = env.view
     # Play no-op rounds until some task is pending on both clusters.
     noop = {a: np.array([cfg.max_pending, 0, 0]) for a in env.agents}
     while not (sim.pending >= 0).any(axis=1).all():
@@ -69,7 +69,7 @@ def test_transfer_delay_delays_progress_and_shows_in_observation():
     actions = dict(noop)
     actions[f"cluster_{away}"] = np.array([slot_away, 1, 1])
     env.step(actions)
-    assert sim.cluster[task] == away
+    assert sim.host[task] == away
     assert sim.ready_slot[task] == sim.placed_slot[task] + 14
     metrics = run_episode(make_scheduler("random"), EdgeSchedParallelEnv(cfg), 0)
     assert metrics["tasks_completed"] == 20
@@ -78,9 +78,9 @@ def test_transfer_delay_delays_progress_and_shows_in_observation():
 def test_transfer_metrics_helper():
     env = EdgeSchedParallelEnv(_two_cluster_config())
     run_episode(make_scheduler("random"), env, 1)
-    sim = env.sim
+    sim = env.view
     m = transfer_metrics(sim)
-    away = sim.cluster != sim.workload.home
+    away = sim.host != sim.workload.home
     assert m["transfer_slots_total"] == pytest.approx(14.0 * away.sum())
     assert m["placed_away_from_home"] == pytest.approx(away.mean())
 

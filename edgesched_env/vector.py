@@ -1,0 +1,336 @@
+"""The vector env: ``E`` episodes of one config stepped together on the batched simulator.
+
+>>> import numpy as np, edgesched_env
+>>> venv = edgesched_env.vector_env("tapfinger-synthetic", num_envs=8)
+>>> obs, infos = venv.reset(seed=0)            # episode i is seeded 0 + i
+>>> obs["alloc_mask"].shape                    # (E, N, P, R, L)
+(8, 3, 10, 2, 17)
+>>> actions = edgesched_env.random_feasible_actions(obs, np.random.default_rng(0))   # (E, N, A)
+>>> obs, rewards, terminations, truncations, infos = venv.step(actions)
+>>> rewards.shape, terminations.shape
+((8, 3), (8,))
+
+**Equivalence.** Episode ``i`` of a vector env reset with seed ``s`` is bit-identical (every
+observation, reward, info and metric) to a single :class:`~edgesched_env.parallel_env.EdgeSchedParallelEnv`
+reset with seed ``s + i`` and given the same actions, including the episodes after an autoreset
+(which continue the episode's own generator, as the single env's ``reset(seed=None)`` does).
+
+**Autoreset** (gymnasium 1.x ``NEXT_STEP`` mode, :attr:`metadata` ``["autoreset_mode"]``): the step
+that ends episode ``i`` returns its last observation; the next ``step`` resets episode ``i``
+(its action row is ignored) and returns the new episode's first observation with reward 0,
+``terminations[i] = truncations[i] = False`` and ``infos["reset"][i] = True``.
+
+**Observations** are the per-agent dict of the single env with two leading axes ``(E, N, ...)``;
+``state()`` is ``(E, S)``. **Actions** are an integer array ``(E, N, len(nvec))``. **Rewards**
+``(E, N)``; **terminations**, **truncations** ``(E,)``.
+
+**Infos** (arrays, leading axis ``E``): ``slot``, ``round``, ``slot_end``, ``reset`` ``(E,)``;
+``task``, ``placed``, ``noop``, ``empty_slot``, ``infeasible``, ``clipped``, ``conflict``
+``(E, N)`` (``(E, N, K)`` in multi-task mode); ``pending_task_ids`` ``(E, N, P)``;
+``truncated_by`` ``(E,)`` str (``""``, ``"max_slots"``, ``"max_cycles"``); and for the episodes
+that ended in this step ``metrics`` (flat ``name -> (E,) or (E, N)`` float arrays, NaN elsewhere;
+nested single-env keys joined with ``.``, e.g. ``utilization.cpu``) with the mask ``_metrics``
+``(E,)``. :meth:`EdgeSchedVectorEnv.episode_metrics` gives episode ``i``'s metrics exactly as the
+single env's dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from numpy.typing import NDArray
+
+from edgesched_env.config import EnvConfig
+from edgesched_env.observation import ObservationBuilder
+from edgesched_env.parallel_env import check_reset_options
+from edgesched_env.presets import DEFAULT_PRESET, make_config
+from edgesched_env.sim.core import PickOutcome, Simulator
+from edgesched_env.sim.metrics import episode_metrics
+from edgesched_env.sim.view import SimView
+
+__all__ = ["EdgeSchedVectorEnv", "random_feasible_actions", "vector_env"]
+
+_OUTCOME_KEYS = ("task", "placed", "noop", "empty_slot", "infeasible", "clipped", "conflict")
+
+
+def _batch_box(box: spaces.Box, lead: tuple[int, ...]) -> spaces.Box:
+    return spaces.Box(
+        np.broadcast_to(box.low, (*lead, *box.shape)),
+        np.broadcast_to(box.high, (*lead, *box.shape)),
+        dtype=box.dtype.type,
+    )
+
+
+class EdgeSchedVectorEnv:
+    """``num_envs`` episodes of one edgesched config stepped together (see the module docstring).
+
+    Args:
+        preset: a preset name or an :class:`EnvConfig`.
+        num_envs: ``E``, episodes in the batch.
+        **overrides: config overrides, as for :func:`edgesched_env.parallel_env`.
+    """
+
+    metadata: dict[str, Any] = {"autoreset_mode": gymnasium.vector.AutoresetMode.NEXT_STEP}
+
+    def __init__(self, preset: str | EnvConfig = DEFAULT_PRESET, num_envs: int = 1, **overrides: Any) -> None:
+        if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
+            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        self.config: EnvConfig = make_config(preset, **overrides)
+        self.num_envs = num_envs
+        self.num_agents = self.config.num_clusters
+        self.possible_agents = [f"cluster_{i}" for i in range(self.num_agents)]
+        self.sim = Simulator(self.config, batch_size=num_envs)
+        self.builder = ObservationBuilder(self.config)
+        self.nvec = self.builder.nvec
+        self.single_observation_space: spaces.Dict = self.builder.observation_space
+        self.single_action_space = self.builder.action_space
+        lead = (num_envs, self.num_agents)
+        self.observation_space = spaces.Dict(
+            {k: _batch_box(b, lead) for k, b in self.single_observation_space.spaces.items()}  # type: ignore[arg-type]
+        )
+        self.action_space = spaces.MultiDiscrete(
+            np.broadcast_to(self.nvec, (*lead, self.nvec.shape[0])).copy()
+        )
+        self.state_space = _batch_box(self.builder.state_space, (num_envs,))
+        self._rngs: list[np.random.Generator] = []
+        self._steps = np.zeros(num_envs, dtype=np.int64)
+        self._needs_reset = np.zeros(num_envs, dtype=bool)
+        self._reset_done = False
+
+    # --------------------------------------------------------------------------------- views
+    def sim_view(self, i: int) -> SimView:
+        """The read-only view of episode ``i`` (for schedulers written against one episode)."""
+        return SimView(self.sim, i)
+
+    def state(self) -> NDArray[np.float32]:
+        """``(E, S)`` the flat global state of every episode."""
+        return self.builder.state_batch(self.sim)
+
+    def episode_metrics(self, i: int) -> dict[str, Any]:
+        """Episode ``i``'s metrics as the single env reports them (valid once it has ended)."""
+        return episode_metrics(SimView(self.sim, i))
+
+    def random_actions(self, obs: dict[str, NDArray], rng: np.random.Generator) -> NDArray[np.int64]:
+        """:func:`random_feasible_actions` for this env's mode."""
+        return random_feasible_actions(obs, rng, self.config.max_picks if self.config.mode == "multi" else 1)
+
+    def memory_bytes(self) -> int:
+        """Bytes of the simulation state (all episodes; observations are allocated per step)."""
+        return self.sim.state.nbytes()
+
+    # --------------------------------------------------------------------------------- reset
+    def reset(
+        self, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, NDArray], dict[str, Any]]:
+        """Start every episode: ``seed`` int seeds episode ``i`` with ``seed + i``; a sequence
+        gives one seed per episode; ``None`` draws fresh entropy."""
+        check_reset_options(options)
+        e = self.num_envs
+        if seed is None:
+            seeds: list[int | None] = [None] * e
+        elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            seeds = [int(seed) + i for i in range(e)]
+        else:
+            seeds = [int(s) for s in seed]
+            if len(seeds) != e:
+                raise ValueError(f"reset: {len(seeds)} seeds for {e} episodes")
+        self._rngs = [seeding.np_random(s)[0] for s in seeds]
+        self.sim.reset(self._rngs)
+        self._steps[:] = 0
+        self._needs_reset[:] = False
+        self._reset_done = True
+        obs = self.builder.batch(self.sim)
+        infos = self._base_infos(np.ones(e, dtype=bool))
+        return obs, infos
+
+    # ---------------------------------------------------------------------------------- step
+    def step(
+        self, actions: NDArray[np.integer[Any]]
+    ) -> tuple[dict[str, NDArray], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_], dict[str, Any]]:
+        """One decision round (single-task mode) or one slot (multi-task mode) of every episode."""
+        if not self._reset_done:
+            raise RuntimeError("step() called before reset()")
+        act = self._validate(actions)  # 1. parse and check the batched action
+        sim, st = self.sim, self.sim.state
+        restart = self._needs_reset.copy()  # 2. autoreset (NEXT_STEP): these rows only reset
+        playing = ~restart
+        slot, rnd = st.t.copy(), st.round_in_slot.copy()
+        pending_before = st.pending.copy()
+        outs, slot_over = self._play(act, playing)  # 3. placements
+        local, glob = sim.end_slot(slot_over) if slot_over.any() else (None, None)  # 4. slot ends
+        rewards = np.zeros((self.num_envs, self.num_agents), dtype=np.float64)
+        if local is not None:
+            rewards[slot_over] = local[slot_over] if self.config.reward == "local" else glob[slot_over, None]
+        self._steps += playing
+        terminated = sim.terminated & playing  # 5. termination and truncation
+        by_slots = sim.truncated & playing
+        by_cycles = np.zeros(self.num_envs, dtype=bool)
+        if self.config.max_cycles is not None:
+            by_cycles = playing & ~terminated & ~by_slots & (self._steps >= self.config.max_cycles)
+        truncated = by_slots | by_cycles
+        ended = terminated | truncated
+        infos = self._step_infos(outs, slot, rnd, slot_over, pending_before, playing)
+        infos["truncated_by"] = np.where(by_slots, "max_slots", np.where(by_cycles, "max_cycles", ""))
+        if ended.any():  # 6. metrics of the episodes that ended
+            infos.update(self._metrics_infos(ended))
+        if restart.any():
+            rows = np.flatnonzero(restart).tolist()
+            sim.reset_episodes(rows, [self._rngs[b] for b in rows])
+            self._steps[restart] = 0
+        infos["reset"] = restart
+        self._needs_reset = ended
+        obs = self.builder.batch(sim)  # 7. observations
+        if restart.any():
+            infos["pending_task_ids"][restart] = st.pending[restart]
+        return obs, rewards, terminated, truncated, infos
+
+    def _play(
+        self, act: NDArray[np.int64], playing: NDArray[np.bool_]
+    ) -> tuple[list[PickOutcome], NDArray[np.bool_]]:
+        e, n = self.num_envs, self.num_agents
+        if self.config.mode == "single":
+            out, slot_over = self.sim.play_round(act[:, :, 0].copy(), act[:, :, 1:].copy(), playing)
+            return [out], slot_over
+        k, width = self.config.max_picks, 1 + self.config.num_resources
+        picks = act.reshape(e, n, k, width)
+        return self.sim.play_multi(picks[..., 0], picks[..., 1:], playing), playing.copy()
+
+    def _base_infos(self, rows: NDArray[np.bool_]) -> dict[str, Any]:
+        st = self.sim.state
+        return {
+            "slot": st.t.copy(),
+            "round": st.round_in_slot.copy(),
+            "pending_task_ids": st.pending.copy(),
+            "reset": rows.copy(),
+        }
+
+    def _step_infos(
+        self,
+        outs: list[PickOutcome],
+        slot: NDArray[np.int64],
+        rnd: NDArray[np.int64],
+        slot_over: NDArray[np.bool_],
+        pending_before: NDArray[np.int64],
+        playing: NDArray[np.bool_],
+    ) -> dict[str, Any]:
+        infos: dict[str, Any] = {}
+        for key in _OUTCOME_KEYS:
+            infos[key] = (
+                getattr(outs[0], key) if len(outs) == 1 else np.stack([getattr(o, key) for o in outs], axis=2)
+            )
+        st = self.sim.state
+        infos["slot"] = np.where(playing, slot, 0)
+        infos["round"] = np.where(playing, rnd, 0)
+        infos["slot_end"] = slot_over
+        infos["pending_task_ids"] = pending_before
+        del st
+        return infos
+
+    def _metrics_infos(self, ended: NDArray[np.bool_]) -> dict[str, Any]:
+        flat: dict[str, NDArray[np.float64]] = {}
+        for b in np.flatnonzero(ended).tolist():
+            for key, value in _flatten(self.episode_metrics(b)).items():
+                arr = np.asarray(value, dtype=np.float64)
+                if key not in flat:
+                    flat[key] = np.full((self.num_envs, *arr.shape), np.nan)
+                flat[key][b] = arr
+        return {"metrics": flat, "_metrics": ended.copy()}
+
+    # ---------------------------------------------------------------------------- validation
+    def _validate(self, actions: Any) -> NDArray[np.int64]:
+        width = self.nvec.shape[0]
+        shape = (self.num_envs, self.num_agents, width)
+        if isinstance(actions, np.ndarray) and actions.dtype.kind in "iu" and actions.shape == shape:
+            arr = actions.astype(np.int64, copy=False)
+        else:
+            try:
+                a = np.asarray(actions)
+            except Exception as exc:
+                raise ValueError(f"actions must be an integer array of shape {shape}: {exc}") from exc
+            if a.shape != shape:
+                raise ValueError(
+                    f"actions must have shape (num_envs, num_agents, len(nvec)) = {shape}, got {a.shape}"
+                )
+            if a.dtype.kind == "f":
+                bad_f = ~np.isfinite(a) | (a != np.round(a))
+                if bad_f.any():
+                    e, i, c = (int(v) for v in np.argwhere(bad_f)[0])
+                    raise ValueError(
+                        f"action of episode {e}, cluster_{i}: component {c} = {a[e, i, c]!r} "
+                        "is not an integer"
+                    )
+            elif a.dtype.kind not in "iub":
+                raise ValueError(f"actions must be integers, got dtype {a.dtype}")
+            arr = a.astype(np.int64)
+        bad = (arr < 0) | (arr >= self.nvec)
+        if bad.any():  # also in rows being reset: their actions are ignored but must be well-formed
+            e, i, c = (int(v) for v in np.argwhere(bad)[0])
+            raise ValueError(
+                f"action of episode {e}, cluster_{i}: component {c} = {int(arr[e, i, c])} "
+                f"is out of range [0, {int(self.nvec[c]) - 1}]"
+            )
+        return arr
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def vector_env(
+    preset: str | EnvConfig = DEFAULT_PRESET, num_envs: int = 1, **overrides: Any
+) -> EdgeSchedVectorEnv:
+    """Create a vector env of ``num_envs`` episodes; see :class:`EdgeSchedVectorEnv`."""
+    return EdgeSchedVectorEnv(preset, num_envs=num_envs, **overrides)
+
+
+def _pick_true(mask: NDArray[np.bool_], u: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Index of a uniformly chosen True along the last axis (``u`` uniform in [0, 1)); 0 if none."""
+    count = mask.sum(axis=-1)
+    k = np.floor(u * count).astype(np.int64)
+    return np.argmax(np.cumsum(mask, axis=-1) > k[..., None], axis=-1)
+
+
+def random_feasible_actions(
+    obs: dict[str, NDArray], rng: np.random.Generator, picks: int = 1
+) -> NDArray[np.int64]:
+    """A batched random feasible policy: ``(..., N, len(nvec))`` actions from batched observations.
+
+    Each agent picks uniformly among the no-op and the pending positions whose task fits now
+    (``alloc_mask``), then each resource's units uniformly among that task's feasible levels, so
+    every pick is placeable (conflicts aside). In multi-task mode each of the ``K`` picks is drawn
+    this way from the same observation (later picks may no longer fit and are skipped). A few
+    numpy calls for the whole batch; works on any leading shape, including a single env's stacked
+    ``(N, ...)`` observation. ``picks``: ``config.max_picks`` in multi-task mode, else 1.
+    """
+    alloc = obs["alloc_mask"].astype(bool)  # (..., N, P, R, L)
+    lead = alloc.shape[:-3]
+    p, r = alloc.shape[-3], alloc.shape[-2]
+    width = 1 + r
+    fits = alloc[..., 0, :].any(axis=-1)  # (..., N, P)
+    choices = np.concatenate([fits, np.ones((*lead, 1), dtype=bool)], axis=-1)
+    out = np.zeros((*lead, picks * width), dtype=np.int64)
+    for k in range(picks):
+        slot = _pick_true(choices, rng.random(lead))
+        out[..., k * width] = slot
+        chosen = np.take_along_axis(alloc, np.minimum(slot, p - 1)[..., None, None, None], axis=-3)[
+            ..., 0, :, :
+        ]
+        u = rng.random((*lead, r))
+        units = _pick_true(chosen, u)  # (..., N, R)
+        units[slot == p] = 0
+        out[..., k * width + 1 : (k + 1) * width] = units
+    return out
