@@ -69,11 +69,12 @@ class SchedulerBase:
         self.view: SimView | None = None
 
     def bind(self, env: Any) -> None:
-        """Keep the env's config and read-only simulator view."""
-        base = getattr(env, "par", env)  # the central Gymnasium view wraps a parallel env
-        self._env = base
-        self.config = base.config
-        self.view = base.view
+        """Keep the env's config and read-only simulator view (any edgesched env, wrapped or not)."""
+        from edgesched_env.testing import get_view
+
+        self._env = env
+        self.view = get_view(env)
+        self.config = self.view.config
 
     def reset(self, seed: int | None = None) -> None:
         """Re-seed the scheduler's RNG."""

@@ -17,7 +17,7 @@ from edgesched_env.spaces import MaskedMultiDiscrete
 from edgesched_env.testing import get_view as sim_view
 from edgesched_env.vector import EdgeSchedVectorEnv, random_feasible_actions, vector_env
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "DEFAULT_PRESET",

@@ -225,8 +225,9 @@ class EdgeSchedParallelEnv(ParallelEnv):
         outs, slot_over = self._play(act)  # 2. placements of the round (or of the slot)
         rew = self._end_slot() if slot_over else np.zeros(len(self.agents))  # 3. slot end
         self._steps += 1
-        truncated_by = self._truncation()  # 4. termination and truncation
-        terminated = bool(sim.terminated[0])
+        st = sim.state
+        terminated = int(st.num_completed[0]) == int(st.num_tasks[0])  # 4. termination, truncation
+        truncated_by = None if terminated else self._truncation()
         obs = self._observe()  # 5. observations, rewards, infos
         rewards = {a: float(rew[i]) for i, a in enumerate(self.agents)}
         terms = dict.fromkeys(self.agents, terminated)
@@ -252,9 +253,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
         return local[0] if self.config.reward == "local" else np.full(len(self.agents), glob[0])
 
     def _truncation(self) -> str | None:
-        if bool(self.sim.terminated[0]):
-            return None
-        if bool(self.sim.truncated[0]):
+        if int(self.sim.state.t[0]) >= self.sim.slots_limit:
             return "max_slots"
         if self.config.max_cycles is not None and self._steps >= self.config.max_cycles:
             return "max_cycles"

@@ -276,9 +276,8 @@ class Simulator:
         act = self._all if active is None else active
         out = self._pick(pick_idx, request, act)
         st = self.state
-        st.total_rounds += act
-        st.round_in_slot += act
-        slot_over = act & (~out.placed.any(axis=1) | (st.round_in_slot >= self.rounds_limit))
+        slot_over = np.empty(self.batch_size, dtype=bool)
+        K.end_round(act, out.placed, st.total_rounds, st.round_in_slot, self.rounds_limit, slot_over)
         return out, slot_over
 
     def play_multi(
@@ -318,7 +317,7 @@ class Simulator:
         b_count, n = self.batch_size, self.num_clusters
         local = np.zeros((b_count, n), dtype=np.float64)
         glob = np.zeros(b_count, dtype=np.float64)
-        run_flat = np.empty(b_count * st.task_capacity, dtype=np.int64)
+        g = self._gather_buffers()
         q = K.begin_slot_end(
             act,
             st.running_count,
@@ -335,18 +334,35 @@ class Simulator:
             glob,
             st.sum_in_system,
             st.sum_used,
-            run_flat,
+            st.type_idx,
+            st.alloc,
+            st.progress,
+            st.work,
+            st.host,
+            self.speed_factor,
+            g["flat"],
+            g["rank"],
+            g["alloc"],
+            g["prog"],
+            g["work"],
+            g["factor"],
+            g["type_start"],
+            g["per_episode"],
         )
         if self.record_history:
             for b in np.flatnonzero(act).tolist():
                 self.hist_in_system[b].append(int(st.num_arrived[b] - st.num_completed[b]))
                 self.hist_used[b].append(self.capacity - st.free[b])
-        run_flat = run_flat[:q]
-        dp = self._increments(run_flat)
+        dp = self._increments(q, g)
+        use_noise = self._noise > 0 and q > 0
+        noise = self._noise_factors(q, g["per_episode"]) if use_noise else self._no_noise
         K.finish_slot_end(
             act,
-            run_flat,
+            g["flat"][:q],
+            g["rank"][:q],
             dp,
+            use_noise,
+            noise,
             st.progress,
             st.alloc,
             st.prev_alloc,
@@ -373,38 +389,59 @@ class Simulator:
         )
         return local, glob
 
-    def _increments(self, run_flat: NDArray[np.int64]) -> NDArray[np.float64]:
-        """Progress increments of the running, ready tasks ``run_flat`` (flat ``b * T + task``)."""
-        q = run_flat.shape[0]
+    def _gather_buffers(self) -> dict[str, NDArray]:
+        """Buffers of the slot end's gathered running tasks (sized to ``B * T``, reused)."""
+        size = self.batch_size * self.state.task_capacity
+        g = getattr(self, "_gbuf", None)
+        if g is None or g["flat"].shape[0] != size:
+            g = self._gbuf = {
+                "flat": np.zeros(size, np.int64),
+                "rank": np.zeros(size, np.int64),
+                "alloc": np.zeros((size, self.num_resources), np.int64),
+                "prog": np.zeros(size),
+                "work": np.ones(size),
+                "factor": np.ones(size),
+                "type_start": np.zeros(len(self.speed_models) + 1, np.int64),
+                "per_episode": np.zeros(self.batch_size, np.int64),
+            }
+            self._no_noise = np.ones(1)
+        return g
+
+    def _increments(self, q: int, g: dict[str, NDArray]) -> NDArray[np.float64]:
+        """Progress increments of the ``q`` gathered running, ready tasks (grouped by type)."""
         dp = np.zeros(q, dtype=np.float64)
         if q == 0:
             return dp
-        st = self.state
-        r = self.num_resources
-        alloc = st.alloc.reshape(-1, r)[run_flat]
-        prog = st.progress.reshape(-1)[run_flat]
-        types = st.type_idx.reshape(-1)[run_flat]
-        work = st.work.reshape(-1)[run_flat]
-        factor = self.speed_factor[st.host.reshape(-1)[run_flat]]
+        starts = g["type_start"].tolist()
         for k, model in enumerate(self.speed_models):
-            sel = types == k
-            if sel.any():
-                dp[sel] = model.increment(alloc[sel], prog[sel], work[sel], factor[sel])
-        episode = run_flat // st.task_capacity
-        resized = st.num_resizes[episode] > 0
-        if resized.any():  # only the elastic API can put a task below its minimum or change it
-            below = resized & (alloc < st.min_request.reshape(-1, r)[run_flat]).any(axis=1)
+            lo, hi = starts[k], starts[k + 1]
+            if hi > lo:
+                dp[lo:hi] = model.increment(
+                    g["alloc"][lo:hi], g["prog"][lo:hi], g["work"][lo:hi], g["factor"][lo:hi]
+                )
+        st = self.state
+        if st.num_resizes.any():  # only the elastic API can put a task below its minimum or change it
+            r = self.num_resources
+            flat = g["flat"][:q]
+            alloc = g["alloc"][:q]
+            resized = st.num_resizes[flat // st.task_capacity] > 0
+            below = resized & (alloc < st.min_request.reshape(-1, r)[flat]).any(axis=1)
             dp[below] = 0.0
-            prev = st.prev_alloc.reshape(-1, r)[run_flat]
-            switched = resized & (st.slots_run.reshape(-1)[run_flat] > 0) & (alloc != prev).any(axis=1)
+            prev = st.prev_alloc.reshape(-1, r)[flat]
+            switched = resized & (st.slots_run.reshape(-1)[flat] > 0) & (alloc != prev).any(axis=1)
             if switched.any():
+                types = st.type_idx.reshape(-1)[flat]
                 dp[switched] *= self.switch_penalty[types[switched]]
-        if self._noise > 0:
-            x = self._noise
-            bounds = np.flatnonzero(np.diff(episode)) + 1
-            for lo, hi in zip(np.concatenate([[0], bounds]).tolist(), np.concatenate([bounds, [q]]).tolist()):
-                dp[lo:hi] *= self.rngs[int(episode[lo])].uniform(1.0 - x, 1.0 + x, size=hi - lo)
         return dp
+
+    def _noise_factors(self, q: int, per_episode: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Noise factors in ``(b, task)`` order: each episode draws from its own generator."""
+        x = self._noise
+        parts = [
+            self.rngs[b].uniform(1.0 - x, 1.0 + x, size=int(per_episode[b]))
+            for b in np.flatnonzero(per_episode).tolist()
+        ]
+        return np.concatenate(parts)
 
     # ------------------------------------------------------------------------------ elastic API
     def resize(self, b: int, task: int, units: NDArray[np.int64] | list[int] | tuple[int, ...]) -> None:

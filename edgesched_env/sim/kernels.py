@@ -298,6 +298,23 @@ def place(
                 run_hidden[b, i] += 1
 
 
+@_jit
+def end_round(active, placed, total_rounds, round_in_slot, rounds_limit, slot_over):
+    """Round bookkeeping: count the round; a slot is over where nothing was placed or the limit hit."""
+    nb, n = placed.shape
+    for b in range(nb):
+        slot_over[b] = False
+        if not active[b]:
+            continue
+        total_rounds[b] += 1
+        round_in_slot[b] += 1
+        any_placed = False
+        for i in range(n):
+            if placed[b, i]:
+                any_placed = True
+        slot_over[b] = (not any_placed) or round_in_slot[b] >= rounds_limit
+
+
 # ------------------------------------------------------------------------------------ slot end
 @_jit
 def begin_slot_end(
@@ -316,17 +333,38 @@ def begin_slot_end(
     glob,
     sum_in_system,
     sum_used,
-    run_flat,
+    type_idx,
+    task_alloc,
+    progress,
+    work,
+    host,
+    speed_factor,
+    g_flat,
+    g_rank,
+    g_alloc,
+    g_prog,
+    g_work,
+    g_factor,
+    type_start,
+    per_episode,
 ):
     """Slot end, steps 1-2a: rewards, the running sums, and the tasks that progress this slot.
 
-    Writes ``local (B, N)`` and ``glob (B,)`` for the active episodes and the flat indices
-    ``b * T + task`` of their running, ready tasks (ascending) into ``run_flat``; returns how many.
+    Writes ``local (B, N)`` and ``glob (B,)`` for the active episodes. The running, ready tasks
+    are gathered grouped by task type (type ``k`` in ``type_start[k]:type_start[k+1]``), each
+    with its flat index ``b * T + task`` (``g_flat``), its rank in ``(b, task)`` order
+    (``g_rank``: the order of the reference's draws), units, progress, work and host speed
+    factor; ``per_episode[b]`` counts them per episode. Returns how many there are.
     """
     nb, n, p = pending.shape
     t_cap = status.shape[1]
+    r_count = free.shape[2]
+    num_types = type_start.shape[0] - 1
+    for k in range(num_types + 1):
+        type_start[k] = 0
     q = 0
     for b in range(nb):
+        per_episode[b] = 0
         if not active[b]:
             continue
         for i in range(n):
@@ -335,15 +373,36 @@ def begin_slot_end(
                 if pending[b, i, s] >= 0:
                     occ += 1
             local[b, i] = -float(running_count[b, i] + occ + queue_len[b, i])
-            for r in range(free.shape[2]):
+            for r in range(r_count):
                 sum_used[b, i, r] += capacity[i, r] - free[b, i, r]
         in_sys = num_arrived[b] - num_completed[b]
         glob[b] = -float(in_sys)
         sum_in_system[b] += in_sys
-        for k in range(t_cap):
+        for k in range(num_arrived[b]):
             if status[b, k] == RUNNING and ready_slot[b, k] <= t[b]:
-                run_flat[q] = b * t_cap + k
+                type_start[type_idx[b, k] + 1] += 1
+                per_episode[b] += 1
                 q += 1
+    for k in range(num_types):
+        type_start[k + 1] += type_start[k]
+    cursor = type_start[:num_types].copy()
+    rank = 0
+    for b in range(nb):
+        if not active[b] or per_episode[b] == 0:
+            continue
+        for k in range(num_arrived[b]):
+            if status[b, k] == RUNNING and ready_slot[b, k] <= t[b]:
+                ty = type_idx[b, k]
+                pos = cursor[ty]
+                cursor[ty] += 1
+                g_flat[pos] = b * t_cap + k
+                g_rank[pos] = rank
+                rank += 1
+                for r in range(r_count):
+                    g_alloc[pos, r] = task_alloc[b, k, r]
+                g_prog[pos] = progress[b, k]
+                g_work[pos] = work[b, k]
+                g_factor[pos] = speed_factor[host[b, k]]
     return q
 
 
@@ -351,7 +410,10 @@ def begin_slot_end(
 def finish_slot_end(
     active,
     run_flat,
+    run_rank,
     dp,
+    use_noise,
+    noise,
     progress,
     alloc,
     prev_alloc,
@@ -376,7 +438,12 @@ def finish_slot_end(
     in_queue,
     queue_len,
 ):
-    """Slot end, steps 2b-6: apply progress, complete, ``t += 1``, arrivals, queue refill."""
+    """Slot end, steps 2b-6: apply progress, complete, ``t += 1``, arrivals, queue refill.
+
+    ``dp`` is the increment of each gathered task (``run_flat``); with ``use_noise`` it is
+    multiplied by ``noise[run_rank]`` (the noise factors in ``(b, task)`` order) before it is
+    added, as the reference does.
+    """
     nb, n, p = pending.shape
     t_cap = status.shape[1]
     r_count = free.shape[2]
@@ -384,7 +451,8 @@ def finish_slot_end(
     for q in range(run_flat.shape[0]):
         b = run_flat[q] // t_cap
         k = run_flat[q] % t_cap
-        progress[b, k] = progress[b, k] + dp[q]
+        inc = dp[q] * noise[run_rank[q]] if use_noise else dp[q]
+        progress[b, k] = progress[b, k] + inc
         for r in range(r_count):
             prev_alloc[b, k, r] = alloc[b, k, r]
         slots_run[b, k] += 1

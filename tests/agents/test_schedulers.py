@@ -108,3 +108,15 @@ def test_full_size_episodes(play: Any, name: str, preset: str) -> None:
 @pytest.mark.parametrize("name", [n for n in NAMES if n != "random"])
 def test_three_resources_multi_mode(play: Any, name: str) -> None:
     _check(play, name, "edge-ml-small", 2, mode="multi", num_tasks=15)
+
+
+def test_bind_to_a_gymnasium_made_central_env() -> None:
+    import gymnasium
+
+    import edgesched_env
+
+    env = gymnasium.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-synthetic", num_tasks=10)
+    sched = make_scheduler("min")
+    sched.bind(env)
+    assert sched.view is edgesched_env.sim_view(env)
+    assert sched.config is not None and sched.config.name == "tapfinger-synthetic"

@@ -277,3 +277,14 @@ def test_central_vector_env_via_make_vec() -> None:
     assert np.array_equal(masks[1], single.unwrapped.action_masks())
     obs, rew, term, _, _ = v.step(v.action_space.sample())
     assert rew.shape == (3,) and term.shape == (3,)
+
+
+def test_reset_options_are_never_silently_ignored() -> None:
+    env = EdgeSchedParallelEnv("tapfinger-synthetic", num_tasks=8)
+    with pytest.warns(UserWarning, match="no effect"):
+        env.reset(seed=0, options={"num_tasks": 3})
+    with pytest.raises(ValueError, match="dict or None"):
+        env.reset(seed=0, options=[1])  # type: ignore[arg-type]
+    venv = edgesched_env.vector_env("tapfinger-synthetic", num_envs=2, num_tasks=8)
+    with pytest.warns(UserWarning, match="no effect"):
+        venv.reset(seed=0, options={"x": 1})
