@@ -68,16 +68,19 @@ class CentralEdgeSchedEnv(gym.Env):
         self.action_space = MaskedMultiDiscrete(np.tile(self._sub_nvec, n))
         self._last_obs: dict[str, NDArray] | None = None
 
-    def _stack(self, obs: dict[str, dict[str, NDArray]]) -> dict[str, NDArray]:
-        return {k: np.stack([obs[a][k] for a in self.agents]) for k in self.observation_space.spaces}
+    def _stacked(self) -> dict[str, NDArray]:
+        """The parallel env's already stacked ``(N, ...)`` arrays of the latest observation."""
+        batch = self.par._obs_batch
+        assert batch is not None
+        return {k: batch[k][0] for k in self.observation_space.spaces}
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, NDArray], dict[str, Any]]:
         """Start an episode (the seed fixes it whole)."""
         super().reset(seed=seed)
-        obs, _ = self.par.reset(seed=seed, options=options)
-        self._last_obs = self._stack(obs)
+        self.par.reset(seed=seed, options=options)
+        self._last_obs = self._stacked()
         return self._last_obs, {}
 
     def step(self, action: Any) -> tuple[dict[str, NDArray], float, bool, bool, dict[str, Any]]:
@@ -87,8 +90,8 @@ class CentralEdgeSchedEnv(gym.Env):
         if a.shape != (len(self.agents) * width,):
             raise ValueError(f"joint action must have shape ({len(self.agents) * width},), got {a.shape}")
         acts = {ag: a[i * width : (i + 1) * width] for i, ag in enumerate(self.agents)}
-        obs, rew, terms, truncs, infos = self.par.step(acts)
-        self._last_obs = self._stack(obs)
+        _, rew, terms, truncs, infos = self.par.step(acts)
+        self._last_obs = self._stacked()
         first = infos[self.agents[0]]
         info: dict[str, Any] = {
             "slot": first["slot"],

@@ -112,7 +112,14 @@ class EdgeSchedParallelEnv(ParallelEnv):
     >>> actions = {a: env.action_space(a).sample(mask=obs[a]["action_mask"]) for a in env.agents}
     >>> obs, rewards, terms, truncs, infos = env.step(actions)
 
-    **Version history.** v0: initial release (SPEC.md sections 1-11).
+    **Reset.** ``reset(seed)`` fixes the whole episode; ``reset(options=...)`` has no options (a
+    non-empty dict warns that it has no effect; see :func:`check_reset_options`).
+
+    **Batches.** This env is a batch of one on the batched simulator; :func:`edgesched_env.vector_env`
+    steps ``E`` episodes together, each bit-identical to this env seeded ``s + i``.
+
+    **Version history.** v0: initial release (SPEC.md sections 1-11). edgesched 0.2.0 runs v0 on
+    the batched simulator with bit-identical episodes.
     """
 
     metadata: dict[str, Any] = {
@@ -260,7 +267,10 @@ class EdgeSchedParallelEnv(ParallelEnv):
         return None
 
     def _observe(self) -> dict[str, dict[str, NDArray]]:
-        return self.builder.per_agent(self.sim, self.agents)
+        batch = self.builder.batch(self.sim)
+        self._obs_batch = batch  # (1, N, ...) arrays: the central view reads them as they are
+        items = tuple(batch.items())
+        return {a: {key: arr[0, i] for key, arr in items} for i, a in enumerate(self.agents)}
 
     def _finish(self, infos: dict[str, dict[str, Any]], truncated_by: str | None) -> None:
         metrics = episode_metrics(self.view)

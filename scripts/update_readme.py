@@ -4,9 +4,10 @@
 - ``results``: the README's main command (``edgesched bench --seeds 3 --workers 2`` on the default
   preset) -> its ``summary.md``;
 - ``synthetic``: the same bench on ``tapfinger-synthetic`` with 10 seeds (``--all`` only);
-- ``speed``: ``benchmarks/env_speed.py`` (``--all`` only; about a minute).
+- ``speed``: ``benchmarks/env_speed.py`` (``--all`` only; about three minutes), pasted as the
+  markdown it prints; ``--speed-file F`` pastes a saved output of it instead of running it.
 
-Usage: ``python scripts/update_readme.py [--all]``
+Usage: ``python scripts/update_readme.py [--all] [--speed-file F]``
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ def _bench(preset: str | None, seeds: int) -> str:
         return (Path(out) / "summary.md").read_text().strip()
 
 
-def _speed() -> str:
-    text = _run([sys.executable, "benchmarks/env_speed.py"])
-    return "```\n" + text.strip() + "\n```"
+def _speed(saved: str | None) -> str:
+    text = Path(saved).read_text() if saved else _run([sys.executable, "benchmarks/env_speed.py"])
+    # the README has its own "Environment speed" heading: drop the script's, demote the rest
+    lines = [ln for ln in text.strip().splitlines() if not ln.startswith("## ")]
+    return "\n".join("#" + ln if ln.startswith("### ") else ln for ln in lines).strip()
 
 
 def replace_block(text: str, name: str, body: str) -> str:
@@ -51,6 +54,7 @@ def main() -> None:
     """Rewrite README.md in place."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--all", action="store_true", help="also the 10-seed synthetic bench and speed")
+    parser.add_argument("--speed-file", help="paste this saved output of benchmarks/env_speed.py")
     args = parser.parse_args()
     text = README.read_text()
     presets = _run([sys.executable, "-m", "agents.cli", "presets", "--markdown"])
@@ -58,7 +62,9 @@ def main() -> None:
     text = replace_block(text, "results", _bench(None, 3))
     if args.all:
         text = replace_block(text, "synthetic", _bench("tapfinger-synthetic", 10))
-        text = replace_block(text, "speed", _speed())
+        text = replace_block(text, "speed", _speed(args.speed_file))
+    elif args.speed_file:
+        text = replace_block(text, "speed", _speed(args.speed_file))
     README.write_text(text)
 
 

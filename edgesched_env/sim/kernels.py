@@ -478,27 +478,7 @@ def finish_slot_end(
                 )
         t[b] += 1
         round_in_slot[b] = 0
-        # arrivals: tasks with arrival_slot <= t take the first free pending positions, else queue
-        start = num_arrived[b]
-        stop = start
-        while stop < num_tasks[b] and arrival_slot[b, stop] <= t[b]:
-            stop += 1
-        if stop > start:
-            for k in range(start, stop):
-                status[b, k] = WAITING
-            num_arrived[b] = stop
-            for i in range(n):
-                s = 0
-                for k in range(start, stop):
-                    if not visible[b, k, i]:
-                        continue
-                    while s < p and pending[b, i, s] >= 0:
-                        s += 1
-                    if s < p:
-                        pending[b, i, s] = k
-                    else:
-                        in_queue[b, i, k] = True
-                        queue_len[b, i] += 1
+        _arrive(b, num_tasks, arrival_slot, t, status, num_arrived, visible, pending, in_queue, queue_len)
         # refill: queued tasks (oldest first) move into free pending positions
         for i in range(n):
             if queue_len[b, i] == 0:
@@ -543,33 +523,39 @@ def _show_hidden(b, c, status, host, run_row, run_table, run_hidden, placed_slot
 
 # ------------------------------------------------------------------------------------ arrivals
 @_jit
+def _arrive(b, num_tasks, arrival_slot, t, status, num_arrived, visible, pending, in_queue, queue_len):
+    """Episode ``b``'s tasks with ``arrival_slot <= t`` arrive: each visible agent gives them its
+    first free pending positions (in id order), the rest join the tail of its queue."""
+    n, p = pending.shape[1], pending.shape[2]
+    start = num_arrived[b]
+    stop = start
+    while stop < num_tasks[b] and arrival_slot[b, stop] <= t[b]:
+        stop += 1
+    for k in range(start, stop):
+        status[b, k] = WAITING
+    num_arrived[b] = stop
+    for i in range(n):
+        s = 0
+        for k in range(start, stop):
+            if not visible[b, k, i]:
+                continue
+            while s < p and pending[b, i, s] >= 0:
+                s += 1
+            if s < p:
+                pending[b, i, s] = k
+            else:
+                in_queue[b, i, k] = True
+                queue_len[b, i] += 1
+
+
+@_jit
 def arrive_first(
     active, num_tasks, arrival_slot, t, status, num_arrived, visible, pending, in_queue, queue_len
 ):
-    """At reset: the tasks of slot ``t`` arrive (as in the slot-end arrivals, then a refill)."""
-    nb, n, p = pending.shape
-    for b in range(nb):
-        if not active[b]:
-            continue
-        start = num_arrived[b]
-        stop = start
-        while stop < num_tasks[b] and arrival_slot[b, stop] <= t[b]:
-            stop += 1
-        for k in range(start, stop):
-            status[b, k] = WAITING
-        num_arrived[b] = stop
-        for i in range(n):
-            s = 0
-            for k in range(start, stop):
-                if not visible[b, k, i]:
-                    continue
-                while s < p and pending[b, i, s] >= 0:
-                    s += 1
-                if s < p:
-                    pending[b, i, s] = k
-                else:
-                    in_queue[b, i, k] = True
-                    queue_len[b, i] += 1
+    """At reset: the tasks of slot ``t`` arrive (the queues are empty, so no refill is needed)."""
+    for b in range(pending.shape[0]):
+        if active[b]:
+            _arrive(b, num_tasks, arrival_slot, t, status, num_arrived, visible, pending, in_queue, queue_len)
 
 
 # -------------------------------------------------------------------------------- observations
@@ -618,16 +604,7 @@ def observe(
             continue
         tb = t[b]
         for c in range(n):
-            occ = 0
-            for s in range(p):
-                if pending[b, c, s] >= 0:
-                    occ += 1
-            for r in range(r_count):
-                base[c, r] = free[b, c, r] / capacity[c, r]
-                base[c, r_count + r] = cap_rel[c, r]
-            base[c, 2 * r_count] = occ / p
-            base[c, 2 * r_count + 1] = queue_len[b, c] / p
-            base[c, 2 * r_count + 2] = running_count[b, c] / m
+            _cluster_row(b, c, free, capacity, cap_rel, pending, queue_len, running_count, m, base[c], 0)
         for i in range(n):
             for c in range(n):
                 for f in range(2 * r_count + 3):
@@ -701,6 +678,24 @@ def observe(
 
 
 @_jit
+def _cluster_row(b, c, free, capacity, cap_rel, pending, queue_len, running_count, m, out, o):
+    """Cluster ``c``'s features without the is-self flag into ``out[o : o + 2R + 3]``: free /
+    capacity (R), capacity relative to the largest (R), pending / P, queue / P, running / M."""
+    r_count = free.shape[2]
+    p = pending.shape[2]
+    occ = 0
+    for s in range(p):
+        if pending[b, c, s] >= 0:
+            occ += 1
+    for r in range(r_count):
+        out[o + r] = free[b, c, r] / capacity[c, r]
+        out[o + r_count + r] = cap_rel[c, r]
+    out[o + 2 * r_count] = occ / p
+    out[o + 2 * r_count + 1] = queue_len[b, c] / p
+    out[o + 2 * r_count + 2] = running_count[b, c] / m
+
+
+@_jit
 def _running_block(
     b, i, run_table, type_idx, task_alloc, max_level_f, placed_slot, tb, time_scale, k_count, out, out_mask
 ):
@@ -761,16 +756,7 @@ def global_state(
         row[:] = 0.0
         o = 0
         for c in range(n):
-            occ = 0
-            for s in range(p):
-                if pending[b, c, s] >= 0:
-                    occ += 1
-            for r in range(r_count):
-                row[o + r] = free[b, c, r] / capacity[c, r]
-                row[o + r_count + r] = cap_rel[c, r]
-            row[o + 2 * r_count] = occ / p
-            row[o + 2 * r_count + 1] = queue_len[b, c] / p
-            row[o + 2 * r_count + 2] = running_count[b, c] / m
+            _cluster_row(b, c, free, capacity, cap_rel, pending, queue_len, running_count, m, row, o)
             o += 2 * r_count + 3
         cnt = 0
         for c in range(n):
