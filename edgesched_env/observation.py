@@ -154,7 +154,7 @@ class ObservationBuilder:
         """
         st = sim.state
         b, n, p, m, r = sim.batch_size, self.n, self.p, self.m, self.r
-        out = {
+        out: dict[str, NDArray] = {
             "clusters": np.empty((b, n, n, self.f_cluster), dtype=_F32),
             "pending": np.empty((b, n, p, self.f_pending), dtype=_F32),
             "pending_mask": np.empty((b, n, p), dtype=np.int8),
@@ -241,7 +241,8 @@ class ObservationBuilder:
     def split_state(self, flat: NDArray[np.float32]) -> dict[str, NDArray]:
         """The named pieces (shapes in :attr:`state_shapes`, leading axes kept) of flat states."""
         lead = flat.shape[:-1]
-        out, o = {}, 0
+        out: dict[str, NDArray] = {}
+        o = 0
         for name, shape in self.state_shapes.items():
             size = int(np.prod(shape))
             out[name] = flat[..., o : o + size].reshape(*lead, *shape)

@@ -136,7 +136,7 @@ class EdgeSchedVectorEnv:
         elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
             seeds = [int(seed) + i for i in range(e)]
         else:
-            seeds = [int(s) for s in seed]
+            seeds = [int(s) for s in np.asarray(seed).reshape(-1)]
             if len(seeds) != e:
                 raise ValueError(f"reset: {len(seeds)} seeds for {e} episodes")
         self._rngs = [seeding.np_random(s)[0] for s in seeds]
@@ -162,9 +162,9 @@ class EdgeSchedVectorEnv:
         slot, rnd = st.t.copy(), st.round_in_slot.copy()
         pending_before = st.pending.copy()
         outs, slot_over = self._play(act, playing)  # 3. placements
-        local, glob = sim.end_slot(slot_over) if slot_over.any() else (None, None)  # 4. slot ends
         rewards = np.zeros((self.num_envs, self.num_agents), dtype=np.float64)
-        if local is not None:
+        if slot_over.any():  # 4. slot ends
+            local, glob = sim.end_slot(slot_over)
             rewards[slot_over] = local[slot_over] if self.config.reward == "local" else glob[slot_over, None]
         self._steps += playing
         terminated = sim.terminated & playing  # 5. termination and truncation

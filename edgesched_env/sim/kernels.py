@@ -27,7 +27,7 @@ try:  # numba is optional: the kernels are plain Python without it
     import numba
 
     def _jit(fn: F) -> F:
-        return numba.njit(cache=True, nogil=True)(fn)  # type: ignore[no-any-return]
+        return numba.njit(cache=True, nogil=True)(fn)  # type: ignore[return-value]  # a Dispatcher is called like F
 
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised only without numba

@@ -66,6 +66,42 @@ class SimView:
     ``arrival_slot``, ``completion_slot``, ``queue_len``, ``run_table``, ``t``, ...).
     """
 
+    # Members generated from SimState's fields (below the class), declared for type checkers:
+    num_tasks: int
+    arrival_slot: NDArray[np.int64]
+    type_idx: NDArray[np.int64]
+    visible: NDArray[np.bool_]
+    num_visible: NDArray[np.int64]
+    min_request: NDArray[np.int64]
+    delay_slots: NDArray[np.int64]
+    status: NDArray[np.int8]
+    host: NDArray[np.int64]
+    alloc: NDArray[np.int64]
+    prev_alloc: NDArray[np.int64]
+    slots_run: NDArray[np.int64]
+    placed_slot: NDArray[np.int64]
+    ready_slot: NDArray[np.int64]
+    completion_slot: NDArray[np.int64]
+    run_row: NDArray[np.int64]
+    free: NDArray[np.int64]
+    pending: NDArray[np.int64]
+    in_queue: NDArray[np.bool_]
+    queue_len: NDArray[np.int64]
+    running_count: NDArray[np.int64]
+    run_table: NDArray[np.int64]
+    run_hidden: NDArray[np.int64]
+    t: int
+    round_in_slot: int
+    total_rounds: int
+    num_arrived: int
+    num_completed: int
+    num_conflicts: int
+    num_infeasible: int
+    num_clipped: int
+    num_resizes: int
+    sum_in_system: int
+    sum_used: NDArray[np.int64]
+
     def __init__(self, sim: Simulator, b: int = 0) -> None:
         self._sim = sim
         self._b = b
