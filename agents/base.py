@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edgesched_env.config import EnvConfig
-from edgesched_env.sim.view import SimView
+from edgesched_env.sim.view import SimView, sim_view
 
 __all__ = ["Actions", "Observations", "Scheduler", "SchedulerBase"]
 
@@ -70,10 +70,8 @@ class SchedulerBase:
 
     def bind(self, env: Any) -> None:
         """Keep the env's config and read-only simulator view (any edgesched env, wrapped or not)."""
-        from edgesched_env.testing import get_view
-
         self._env = env
-        self.view = get_view(env)
+        self.view = sim_view(env)
         self.config = self.view.config
 
     def reset(self, seed: int | None = None) -> None:

@@ -13,8 +13,8 @@ import pettingzoo
 from edgesched_env.config import ClusterSpec, EnvConfig, FixedTask, TaskType, WorkloadSpec
 from edgesched_env.parallel_env import ENV_VERSION, EdgeSchedParallelEnv, env, parallel_env
 from edgesched_env.presets import DEFAULT_PRESET, PRESETS, make_config, preset_names
+from edgesched_env.sim.view import sim_view
 from edgesched_env.spaces import MaskedMultiDiscrete
-from edgesched_env.testing import get_view as sim_view
 from edgesched_env.vector import EdgeSchedVectorEnv, random_feasible_actions, vector_env
 
 __version__ = "0.2.0"

@@ -70,7 +70,7 @@ class CentralEdgeSchedEnv(gym.Env):
 
     def _stacked(self) -> dict[str, NDArray]:
         """The parallel env's already stacked ``(N, ...)`` arrays of the latest observation."""
-        batch = self.par._obs_batch
+        batch = self.par.last_obs_batch
         assert batch is not None
         return {k: batch[k][0] for k in self.observation_space.spaces}
 

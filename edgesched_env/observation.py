@@ -74,19 +74,13 @@ class ObservationBuilder:
         cap = np.array([c.capacity for c in config.clusters], dtype=np.float64)
         self.cap_rel = (cap / cap.max(axis=0)).astype(_F32)  # (N, R)
         self.max_level = (self.levels - 1).astype(np.float64)
-        self.eye_k = np.eye(self.k, dtype=_F32)
-        self.level_range = np.arange(self.l_max, dtype=np.int64)
         self.picks = config.max_picks if config.mode == "multi" else 1
         self.slot_nvec = np.concatenate([[self.p + 1], self.levels]).astype(np.int64)
         self.nvec = np.tile(self.slot_nvec, self.picks)
-        self.agent_idx = np.arange(self.n)
-        # Where each resource's part of the flat mask starts, within one pick.
-        self.res_offsets = (self.p + 1) + np.concatenate([[0], np.cumsum(self.levels)[:-1]])
         self.f_cluster = 2 * self.r + 4
         self.f_pending = self.k + self.r + 3
         self.f_running = self.k + self.r + 1
         self._max_level_int = self.levels - 1
-        self.layout = feature_layout(config)
         self._width = int(self.nvec.sum())
         self._active_cache: dict[int, NDArray[np.bool_]] = {}
 
@@ -139,8 +133,7 @@ class ObservationBuilder:
         size = sum(int(np.prod(s)) for s in self.state_shapes.values())
         return spaces.Box(0.0, np.inf, (size,), dtype=_F32)
 
-        # ------------------------------------------------------------------------- observations
-
+    # ------------------------------------------------------------------------- observations
     def _active(self, batch: int) -> NDArray[np.bool_]:
         a = self._active_cache.get(batch)
         if a is None:
@@ -195,15 +188,17 @@ class ObservationBuilder:
         )
         return out
 
-    def per_agent(self, sim: Simulator, agents: list[str], b: int = 0) -> dict[str, dict[str, NDArray]]:
-        """``{agent: {key: array}}`` of episode ``b`` for ``agents`` (named ``cluster_i``, in index order)."""
-        items = tuple(self.batch(sim).items())
+    @staticmethod
+    def agent_views(
+        batch: dict[str, NDArray], agents: list[str], b: int = 0
+    ) -> dict[str, dict[str, NDArray]]:
+        """``{agent: {key: array}}`` views of episode ``b`` of a :meth:`batch` (agents in index order)."""
+        items = tuple(batch.items())
         return {a: {key: arr[b, i] for key, arr in items} for i, a in enumerate(agents)}
 
-    def masks(self, sim: Simulator) -> tuple[NDArray[np.int8], NDArray[np.int8]]:
-        """``alloc_mask (B, N, P, R, L)`` and flat ``action_mask (B, N, sum(nvec))``."""
-        obs = self.batch(sim)
-        return obs["alloc_mask"], obs["action_mask"]
+    def per_agent(self, sim: Simulator, agents: list[str], b: int = 0) -> dict[str, dict[str, NDArray]]:
+        """``{agent: {key: array}}`` of episode ``b`` for ``agents`` (named ``cluster_i``, in index order)."""
+        return self.agent_views(self.batch(sim), agents, b)
 
     # --------------------------------------------------------------------------------- state
     def state_batch(self, sim: Simulator) -> NDArray[np.float32]:

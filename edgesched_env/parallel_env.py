@@ -18,6 +18,7 @@ from edgesched_env.presets import DEFAULT_PRESET, make_config
 from edgesched_env.sim.core import PickOutcome, Simulator
 from edgesched_env.sim.metrics import episode_metrics
 from edgesched_env.sim.view import SimView
+from edgesched_env.spaces import integer_actions
 
 __all__ = ["ENV_VERSION", "EdgeSchedParallelEnv", "check_reset_options", "env", "parallel_env"]
 
@@ -150,7 +151,8 @@ class EdgeSchedParallelEnv(ParallelEnv):
         self._np_random_seed: int | None = None
         self._steps = 0
         self._last_metrics: dict[str, Any] | None = None
-        self._obs_batch: dict[str, NDArray] | None = None
+        self.last_obs_batch: dict[str, NDArray] | None = None
+        """The latest observation as ``(1, N, ...)`` arrays (the per-agent dicts are views of it)."""
 
     # --------------------------------------------------------------------------------- spaces
     # The builder caches its spaces, so every call returns the same object (as PettingZoo wants)
@@ -267,10 +269,8 @@ class EdgeSchedParallelEnv(ParallelEnv):
         return None
 
     def _observe(self) -> dict[str, dict[str, NDArray]]:
-        batch = self.builder.batch(self.sim)
-        self._obs_batch = batch  # (1, N, ...) arrays: the central view reads them as they are
-        items = tuple(batch.items())
-        return {a: {key: arr[0, i] for key, arr in items} for i, a in enumerate(self.agents)}
+        self.last_obs_batch = batch = self.builder.batch(self.sim)
+        return self.builder.agent_views(batch, self.agents)
 
     def _finish(self, infos: dict[str, dict[str, Any]], truncated_by: str | None) -> None:
         metrics = episode_metrics(self.view)
@@ -325,16 +325,9 @@ class EdgeSchedParallelEnv(ParallelEnv):
             raise ValueError(f"missing action for agent(s) {missing}") from None
         fast = all(isinstance(r, np.ndarray) and r.shape == (width,) and r.dtype.kind in "iu" for r in rows)
         if fast:
-            arr = np.stack(rows).astype(np.int64, copy=False)
+            arr = integer_actions(np.stack(rows), self._nvec, "actions", self._where)
         else:  # slow path: check each action and name the first bad agent and component
             arr = np.stack([self._check_one(a, actions[a]) for a in self.agents])
-        bad = (arr < 0) | (arr >= self._nvec)
-        if bad.any():
-            i, c = (int(v) for v in np.argwhere(bad)[0])
-            raise ValueError(
-                f"action of {self.agents[i]}: component {c} ({self._comp_names[c]}) = {int(arr[i, c])} "
-                f"is out of range [0, {int(self._nvec[c]) - 1}]"
-            )
         extra = set(actions) - set(self.agents) if len(actions) != len(self.agents) else ()
         if extra:
             raise ValueError(f"actions given for unknown or finished agent(s) {sorted(extra)}")
@@ -342,6 +335,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
 
     def _check_one(self, agent: str, action: Any) -> NDArray[np.int64]:
         width = self._nvec.shape[0]
+        i = self.agents.index(agent)
         try:
             a = np.asarray(action)
         except Exception as exc:  # ragged lists and the like
@@ -351,16 +345,12 @@ class EdgeSchedParallelEnv(ParallelEnv):
                 f"action of {agent} must have shape ({width},) (components {self._comp_names}), "
                 f"got shape {a.shape}"
             )
-        if a.dtype.kind == "f":
-            nonint = ~np.isfinite(a) | (a != np.round(a))
-            if nonint.any():
-                c = int(np.flatnonzero(nonint)[0])
-                raise ValueError(
-                    f"action of {agent}: component {c} ({self._comp_names[c]}) = {a[c]!r} is not an integer"
-                )
-        elif a.dtype.kind not in "iub":
-            raise ValueError(f"action of {agent} must be integers, got dtype {a.dtype}")
-        return a.astype(np.int64)
+        return integer_actions(a, self._nvec, f"action of {agent}", lambda idx: self._where((i, *idx)))
+
+    def _where(self, idx: tuple[int, ...]) -> str:
+        """``"action of cluster_i: component c (name)"`` for index ``(i, c)``."""
+        i, c = idx
+        return f"action of {self.agents[i]}: component {c} ({self._comp_names[c]})"
 
     # -------------------------------------------------------------------------------- render
     def render(self) -> str | NDArray[np.uint8] | None:

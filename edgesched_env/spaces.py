@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
+from numpy.typing import NDArray
 
-__all__ = ["MaskedMultiDiscrete", "split_flat_mask"]
+__all__ = ["MaskedMultiDiscrete", "integer_actions", "split_flat_mask"]
+
+
+def integer_actions(
+    a: NDArray[Any], nvec: NDArray[np.int64], subject: str, where: Callable[[tuple[int, ...]], str]
+) -> NDArray[np.int64]:
+    """Check that ``a`` (last axis: the ``nvec`` components) holds integers in ``[0, nvec)``.
+
+    Returns it as int64. Raises ``ValueError``: ``"{subject} must be integers, got dtype ..."``
+    for a non-numeric dtype, else ``"{where(index)} = value is not an integer"`` or ``"... is out
+    of range [0, n - 1]"`` for the first bad element, where ``where`` names its position (agent,
+    component).
+    """
+    if a.dtype.kind == "f":
+        nonint = ~np.isfinite(a) | (a != np.round(a))
+        if nonint.any():
+            idx = tuple(int(v) for v in np.argwhere(nonint)[0])
+            raise ValueError(f"{where(idx)} = {a[idx]!r} is not an integer")
+    elif a.dtype.kind not in "iub":
+        raise ValueError(f"{subject} must be integers, got dtype {a.dtype}")
+    arr = a.astype(np.int64, copy=False)
+    bad = (arr < 0) | (arr >= nvec)
+    if bad.any():
+        idx = tuple(int(v) for v in np.argwhere(bad)[0])
+        raise ValueError(f"{where(idx)} = {int(arr[idx])} is out of range [0, {int(nvec[idx[-1]]) - 1}]")
+    return arr
 
 
 def split_flat_mask(nvec: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from edgesched_env.sim.core import DONE, FUTURE, RUNNING, WAITING
 from edgesched_env.sim.state import state_fields
-from edgesched_env.sim.view import SimView
+from edgesched_env.sim.view import SimView, sim_view
 
 __all__ = [
     "EpisodeMonitor",
@@ -148,26 +148,8 @@ def assert_same(a: Any, b: Any, path: str = "") -> None:
 
 
 # ------------------------------------------------------------------------------------ the view
-def get_view(env: Any) -> SimView:
-    """The :class:`SimView` of a parallel env, an AEC or Gymnasium wrapper of one, or a view."""
-    seen = 0
-    while seen < 16:
-        if isinstance(env, SimView):
-            return env
-        view = getattr(env, "view", None)
-        if isinstance(view, SimView):
-            return view
-        view = getattr(env, "sim_view", None)
-        if isinstance(view, SimView):
-            return view
-        inner = getattr(env, "unwrapped", None)
-        if inner is None or inner is env:
-            inner = getattr(env, "env", None)
-        if inner is None or inner is env:
-            break
-        env = inner
-        seen += 1
-    raise TypeError(f"cannot find an edgesched SimView in {type(env).__name__}")
+#: The read-only view of any edgesched env (kept here under its older name).
+get_view = sim_view
 
 
 # -------------------------------------------------------------------------------- invariants

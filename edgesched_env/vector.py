@@ -52,6 +52,7 @@ from edgesched_env.presets import DEFAULT_PRESET, make_config
 from edgesched_env.sim.core import PickOutcome, Simulator
 from edgesched_env.sim.metrics import episode_metrics
 from edgesched_env.sim.view import SimView
+from edgesched_env.spaces import integer_actions
 
 __all__ = ["EdgeSchedVectorEnv", "random_feasible_actions", "vector_env"]
 
@@ -223,12 +224,10 @@ class EdgeSchedVectorEnv:
             infos[key] = (
                 getattr(outs[0], key) if len(outs) == 1 else np.stack([getattr(o, key) for o in outs], axis=2)
             )
-        st = self.sim.state
         infos["slot"] = np.where(playing, slot, 0)
         infos["round"] = np.where(playing, rnd, 0)
         infos["slot_end"] = slot_over
         infos["pending_task_ids"] = pending_before
-        del st
         return infos
 
     def _metrics_infos(self, ended: NDArray[np.bool_]) -> dict[str, Any]:
@@ -243,38 +242,25 @@ class EdgeSchedVectorEnv:
 
     # ---------------------------------------------------------------------------- validation
     def _validate(self, actions: Any) -> NDArray[np.int64]:
-        width = self.nvec.shape[0]
-        shape = (self.num_envs, self.num_agents, width)
-        if isinstance(actions, np.ndarray) and actions.dtype.kind in "iu" and actions.shape == shape:
-            arr = actions.astype(np.int64, copy=False)
-        else:
-            try:
-                a = np.asarray(actions)
-            except Exception as exc:
-                raise ValueError(f"actions must be an integer array of shape {shape}: {exc}") from exc
-            if a.shape != shape:
-                raise ValueError(
-                    f"actions must have shape (num_envs, num_agents, len(nvec)) = {shape}, got {a.shape}"
-                )
-            if a.dtype.kind == "f":
-                bad_f = ~np.isfinite(a) | (a != np.round(a))
-                if bad_f.any():
-                    e, i, c = (int(v) for v in np.argwhere(bad_f)[0])
-                    raise ValueError(
-                        f"action of episode {e}, cluster_{i}: component {c} = {a[e, i, c]!r} "
-                        "is not an integer"
-                    )
-            elif a.dtype.kind not in "iub":
-                raise ValueError(f"actions must be integers, got dtype {a.dtype}")
-            arr = a.astype(np.int64)
-        bad = (arr < 0) | (arr >= self.nvec)
-        if bad.any():  # also in rows being reset: their actions are ignored but must be well-formed
-            e, i, c = (int(v) for v in np.argwhere(bad)[0])
+        """``(E, N, len(nvec))`` int64, or a ValueError naming the episode, agent and component.
+
+        Rows being reset must be well-formed too (their actions are then ignored).
+        """
+        shape = (self.num_envs, self.num_agents, self.nvec.shape[0])
+        try:
+            a = np.asarray(actions)
+        except Exception as exc:
+            raise ValueError(f"actions must be an integer array of shape {shape}: {exc}") from exc
+        if a.shape != shape:
             raise ValueError(
-                f"action of episode {e}, cluster_{i}: component {c} = {int(arr[e, i, c])} "
-                f"is out of range [0, {int(self.nvec[c]) - 1}]"
+                f"actions must have shape (num_envs, num_agents, len(nvec)) = {shape}, got {a.shape}"
             )
-        return arr
+        return integer_actions(
+            a,
+            self.nvec,
+            "actions",
+            lambda idx: f"action of episode {idx[0]}, cluster_{idx[1]}: component {idx[2]}",
+        )
 
     def close(self) -> None:
         """Nothing to release."""

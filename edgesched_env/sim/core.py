@@ -18,7 +18,6 @@ reference, so episode ``b`` of a batch is bit-identical to the same episode simu
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,7 +26,7 @@ from numpy.typing import NDArray
 
 from edgesched_env.config import EnvConfig
 from edgesched_env.sim import kernels as K
-from edgesched_env.sim.state import FILL_VALUES, SimState, TaskStatus
+from edgesched_env.sim.state import SimState, TaskStatus
 from edgesched_env.workload.arrivals import Workload, generate_workload
 
 __all__ = ["DONE", "FUTURE", "RUNNING", "WAITING", "PickOutcome", "Simulator", "TaskStatus"]
@@ -117,8 +116,9 @@ class Simulator:
         self.hist_used: list[list[NDArray[np.int64]]] = [[] for _ in range(batch_size)]
         self._all = np.ones(batch_size, dtype=bool)
         self._tie_b = np.zeros(batch_size * n, dtype=np.int64)
-        self._tie_task = np.zeros(batch_size * n, dtype=np.int64)
         self._tie_agents = np.zeros((batch_size * n, n), dtype=np.int64)
+        self._gbuf: dict[str, NDArray] | None = None  # slot-end gather buffers (see _gather_buffers)
+        self._no_noise = np.ones(1)
 
     # ------------------------------------------------------------------------------------ reset
     def reset(self, rngs: np.random.Generator | Sequence[np.random.Generator]) -> None:
@@ -136,12 +136,10 @@ class Simulator:
         widest = max((w.num_tasks for w in wls), default=0)
         if widest > st.task_capacity:
             st.grow_tasks(widest)
-        blank = _blank_row(st)
+        st.clear_rows(list(rows))
         for b, g, wl in zip(rows, rngs, wls):
             self.rngs[b] = g
             self.workloads[b] = wl
-            for name, value in blank.items():
-                getattr(st, name)[b] = value
             tc = wl.num_tasks
             st.num_tasks[b] = tc
             st.arrival_slot[b, :tc] = wl.arrival_slot
@@ -222,18 +220,14 @@ class Simulator:
             self._capacity_rule,
             st.num_conflicts,
             self._tie_b,
-            self._tie_task,
             self._tie_agents,
         )
         for g in range(ties):  # draws on each episode's generator, ascending task order
             b = int(self._tie_b[g])
             cand = self._tie_agents[g][self._tie_agents[g] >= 0]
             winner = cand[self.rngs[b].integers(cand.shape[0])]
-            losers = cand[cand != winner]
-            out.placed[b, losers] = False
-            out.conflict[b, losers] = True
-            out.alloc[b, losers] = 0
-            st.num_conflicts[b] += losers.shape[0]
+            for i in cand[cand != winner].tolist():
+                K.lose(b, i, out.placed, out.conflict, out.alloc, st.num_conflicts)
         K.place(
             active,
             out.task,
@@ -392,7 +386,7 @@ class Simulator:
     def _gather_buffers(self) -> dict[str, NDArray]:
         """Buffers of the slot end's gathered running tasks (sized to ``B * T``, reused)."""
         size = self.batch_size * self.state.task_capacity
-        g = getattr(self, "_gbuf", None)
+        g = self._gbuf
         if g is None or g["flat"].shape[0] != size:
             g = self._gbuf = {
                 "flat": np.zeros(size, np.int64),
@@ -404,7 +398,6 @@ class Simulator:
                 "type_start": np.zeros(len(self.speed_models) + 1, np.int64),
                 "per_episode": np.zeros(self.batch_size, np.int64),
             }
-            self._no_noise = np.ones(1)
         return g
 
     def _increments(self, q: int, g: dict[str, NDArray]) -> NDArray[np.float64]:
@@ -501,8 +494,3 @@ class Simulator:
         m = self.state.min_request[b, task]
         pos = m > 0
         return (self.state.free[b][agents][:, pos] / m[pos]).min(axis=1)
-
-
-def _blank_row(st: SimState) -> dict[str, object]:
-    """Per-field value of a fresh row (an episode before its workload is written)."""
-    return {f.name: FILL_VALUES.get(f.name, 0) for f in dataclasses.fields(st)}

@@ -84,38 +84,33 @@ def decode_picks(
                 for r in range(r_count):
                     if request[b, i, r] != 0:
                         want = True
-            conflict_free_ok = False
+            ok = False  # the (clipped) allocation fits: placed unless it loses a conflict
             is_clipped = False
             if want:
-                fits = True
+                ok = True
                 for r in range(r_count):
                     upper = min(free[b, i, r], max_level[r])
-                    if min_request[b, tid, r] > upper:
-                        fits = False
-                if clip:
-                    conflict_free_ok = fits
-                    for r in range(r_count):
-                        upper = min(free[b, i, r], max_level[r])
-                        a = min(max(request[b, i, r], min_request[b, tid, r]), upper)
-                        alloc[b, i, r] = a
-                        if a != request[b, i, r]:
+                    lo = min_request[b, tid, r]
+                    req = request[b, i, r]
+                    if lo > upper:
+                        ok = False
+                    if clip:
+                        a = min(max(req, lo), upper)
+                        if a != req:
                             is_clipped = True
-                    is_clipped = is_clipped and conflict_free_ok
-                else:
-                    ok = fits
-                    for r in range(r_count):
-                        upper = min(free[b, i, r], max_level[r])
-                        if request[b, i, r] < min_request[b, tid, r] or request[b, i, r] > upper:
+                    else:
+                        a = req
+                        if req < lo or req > upper:
                             ok = False
-                        alloc[b, i, r] = request[b, i, r]
-                    conflict_free_ok = ok
-            if not conflict_free_ok:
+                    alloc[b, i, r] = a
+                is_clipped = is_clipped and ok
+            if not ok:
                 for r in range(r_count):
                     alloc[b, i, r] = 0
             task[b, i] = tid if want else -1
-            placed[b, i] = conflict_free_ok
+            placed[b, i] = ok
             noop[b, i] = not want
-            infeasible[b, i] = want and not conflict_free_ok
+            infeasible[b, i] = want and not ok
             clipped[b, i] = is_clipped
             if infeasible[b, i]:
                 num_infeasible[b] += 1
@@ -147,18 +142,19 @@ def resolve_conflicts(
     capacity_rule,
     num_conflicts,
     tie_b,
-    tie_task,
     tie_agents,
 ):
     """Phase 2: among feasible picks of the same task, keep one winner (SPEC.md section 6).
 
-    Groups whose winner is unique (``capacity`` rule) are settled here. Groups that need a random
-    draw are written, in ascending task order per episode, to ``tie_b``, ``tie_task`` and
-    ``tie_agents`` (``(G, N)`` candidate agents padded with -1); returns ``G``.
+    Groups whose winner is unique (``capacity`` rule) are settled here, and agents outside a
+    group's best lose at once. Groups that need a random draw among their best are written, in
+    ascending task order per episode, to ``tie_b`` and ``tie_agents`` (``(G, N)`` candidate agents
+    padded with -1); returns ``G``.
     """
     nb, n = task.shape
     num_ties = 0
     order = np.empty(n, dtype=np.int64)
+    ratio = np.empty(n, dtype=np.float64)
     for b in range(nb):
         if not active[b]:
             continue
@@ -184,53 +180,37 @@ def resolve_conflicts(
             while stop < cnt and task[b, order[stop]] == tid:
                 stop += 1
             if stop - start > 1:
-                num_best = 0
-                winner = -1
-                if capacity_rule:
-                    best = -np.inf
-                    for x in range(start, stop):
-                        v = capacity_ratio(free[b, order[x]], min_request[b, tid])
-                        if v > best:
-                            best = v
-                    for x in range(start, stop):
-                        v = capacity_ratio(free[b, order[x]], min_request[b, tid])
-                        if v == best:
-                            num_best += 1
-                            winner = order[x]
-                else:
-                    num_best = stop - start
-                if num_best == 1:
-                    for x in range(start, stop):
-                        i = order[x]
-                        if i != winner:
-                            placed[b, i] = False
-                            conflict[b, i] = True
-                            for r in range(alloc.shape[2]):
-                                alloc[b, i, r] = 0
-                            num_conflicts[b] += 1
-                else:
-                    tie_b[num_ties] = b
-                    tie_task[num_ties] = tid
-                    k = 0
-                    for x in range(start, stop):
-                        i = order[x]
-                        keep = True
-                        if capacity_rule:
-                            keep = capacity_ratio(free[b, i], min_request[b, tid]) == best
-                        if keep:
-                            tie_agents[num_ties, k] = i
-                            k += 1
-                        else:  # not among the best: loses whatever the draw
-                            placed[b, i] = False
-                            conflict[b, i] = True
-                            for r in range(alloc.shape[2]):
-                                alloc[b, i, r] = 0
-                            num_conflicts[b] += 1
+                best = -np.inf
+                for x in range(start, stop):
+                    i = order[x]
+                    ratio[i] = capacity_ratio(free[b, i], min_request[b, tid]) if capacity_rule else 0.0
+                    if ratio[i] > best:
+                        best = ratio[i]
+                k = 0
+                for x in range(start, stop):
+                    i = order[x]
+                    if ratio[i] == best:
+                        tie_agents[num_ties, k] = i
+                        k += 1
+                    else:  # not among the best: loses whatever happens to the others
+                        lose(b, i, placed, conflict, alloc, num_conflicts)
+                if k > 1:  # a draw among the best is needed: left to the caller
                     for x in range(k, n):
                         tie_agents[num_ties, x] = -1
+                    tie_b[num_ties] = b
                     num_ties += 1
             start = stop
     return num_ties
+
+
+@_jit
+def lose(b, i, placed, conflict, alloc, num_conflicts):
+    """Agent ``i`` of episode ``b`` lost a conflict: nothing placed, counted."""
+    placed[b, i] = False
+    conflict[b, i] = True
+    for r in range(alloc.shape[2]):
+        alloc[b, i, r] = 0
+    num_conflicts[b] += 1
 
 
 @_jit

@@ -130,6 +130,11 @@ class SimState:
             arrays[f.name] = np.full(shape, fill.get(f.name, 0), dtype=_DTYPES[f.name])
         return cls(**arrays)
 
+    def clear_rows(self, rows: list[int]) -> None:
+        """Blank the episodes ``rows`` in place (every field back to its fresh value)."""
+        for f in dataclasses.fields(self):
+            getattr(self, f.name)[rows] = FILL_VALUES.get(f.name, 0)
+
     @property
     def batch_size(self) -> int:
         """``B``."""

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from edgesched_env.workload.arrivals import Workload
     from edgesched_env.workload.speed import SpeedModel
 
-__all__ = ["SimView"]
+__all__ = ["SimView", "sim_view"]
 
 #: State fields a scheduler must not read (hidden): reached through ``oracle_*`` members instead.
 _HIDDEN = {"progress", "work"}
@@ -200,3 +200,25 @@ class SimView:
 for _name, _axes, _doc in state_fields():
     if _name not in _HIDDEN:
         setattr(SimView, _name, _make_property(_name, _axes, _doc))
+
+
+def sim_view(env: Any) -> SimView:
+    """The :class:`SimView` of a parallel env, an AEC or Gymnasium wrapper of one, or a view."""
+    seen = 0
+    while seen < 16:
+        if isinstance(env, SimView):
+            return env
+        view = getattr(env, "view", None)
+        if isinstance(view, SimView):
+            return view
+        view = getattr(env, "sim_view", None)
+        if isinstance(view, SimView):
+            return view
+        inner = getattr(env, "unwrapped", None)
+        if inner is None or inner is env:
+            inner = getattr(env, "env", None)
+        if inner is None or inner is env:
+            break
+        env = inner
+        seen += 1
+    raise TypeError(f"cannot find an edgesched SimView in {type(env).__name__}")
