@@ -1,4 +1,4 @@
-"""The ``edgesched`` command: ``presets``, ``run`` and ``bench`` (more subcommands as they land).
+"""The ``edgesched`` command: ``presets``, ``run``, ``bench``, ``train`` and ``eval``.
 
 ``edgesched bench --preset NAME --schedulers a,b,... --seeds N --out DIR [--workers K]`` runs every
 scheduler on the same seeds, prints the comparison table and writes ``DIR/results.json``,
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 __all__ = ["main"]
@@ -127,6 +128,60 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from agents.mappo.config import TrainConfig
+    from agents.mappo.trainer import train
+
+    if args.budget_minutes is None and args.rounds is None:
+        raise ValueError("give --budget-minutes M or --rounds N (or both)")
+    fields: dict[str, Any] = dict(_parse_override(s) for s in args.train_set)
+    fields.update(
+        preset=args.preset,
+        env_overrides=dict(_parse_override(s) for s in args.set),
+        model_overrides=dict(_parse_override(s) for s in args.model_set),
+        seed=args.seed,
+        num_envs=args.num_envs,
+        total_rounds=args.rounds,
+        budget_minutes=args.budget_minutes,
+        arch=args.arch,
+        threads=args.threads,
+    )
+    if args.reward:
+        fields["reward"] = args.reward
+    if args.no_bayes:
+        fields["bayes"] = False
+    cfg = TrainConfig.from_dict(fields)
+    result = train(cfg, args.out, resume=args.resume, progress=not args.no_progress)
+    print(
+        f"trained {result.iterations} iterations, {result.rounds} rounds in {result.wall_s:.0f} s "
+        f"({result.rounds / max(result.wall_s, 1e-9):.0f} rounds/s); best selection mean JCT "
+        f"{result.best_selection_jct:.3f} -> {result.best}"
+    )
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from agents.bench import format_table, run_bench, summarize, write_outputs
+    from agents.checkpoint import load_checkpoint
+
+    meta = load_checkpoint(args.checkpoint, groups=()).meta
+    preset = args.preset or meta.get("trained_on")
+    if not preset:
+        raise ValueError(f"{args.checkpoint}: no preset recorded; pass --preset")
+    spec = f"hgat{'-' + args.mode if args.mode else ''}:{args.checkpoint}"
+    names = [spec] + [n.strip() for n in args.baselines.split(",") if n.strip()]
+    overrides = dict(_parse_override(s) for s in args.set)
+    seeds = list(range(args.seed_start, args.seed_start + args.seeds))
+    result = run_bench(preset, names, seeds, workers=args.workers, progress=not args.no_progress, **overrides)
+    out_dir = args.out or str(Path(args.checkpoint) / f"eval-{preset}")
+    written = write_outputs(result, out_dir, plots=not args.no_plots, baselines=[])
+    rows = summarize(result, [])
+    print(f"preset {preset}  seeds {seeds[0]}..{seeds[-1]} ({len(seeds)})  JCT in slots")
+    print(format_table(rows, markdown=args.markdown, baselines=[]))
+    print(f"wrote {len(written)} files to {out_dir}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``edgesched`` command."""
     from edgesched_env.presets import DEFAULT_PRESET
@@ -169,6 +224,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser(
+        "train",
+        help="train the HGAT actor-critic with MAPPO on a preset (checkpoints, CSV log, curve)",
+        description="Train the HGAT agent from the vector env. Writes OUT/progress.csv, OUT/best/ and "
+        "OUT/last/ (safetensors checkpoints), OUT/train_result.json and OUT/training_curve.png.",
+    )
+    p.add_argument("--preset", default=DEFAULT_PRESET)
+    p.add_argument("--budget-minutes", type=float, default=None, help="wall-time budget (minutes)")
+    p.add_argument("--rounds", type=int, default=None, help="env rounds budget (deterministic)")
+    p.add_argument("--num-envs", type=int, default=16, help="episodes stepped together (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--arch", default="cpu", help="named model size: cpu (default), paper, tiny")
+    p.add_argument("--reward", choices=("env", "local", "global"), default=None)
+    p.add_argument("--no-bayes", action="store_true", help="leave conflicts to the env's rule")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="env config override")
+    p.add_argument(
+        "--model-set", action="append", default=[], metavar="KEY=VALUE", help="ModelConfig field override"
+    )
+    p.add_argument(
+        "--train-set", action="append", default=[], metavar="KEY=VALUE",
+        help="TrainConfig field override (lr=1e-4, epochs=2, ...)",
+    )  # fmt: skip
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser(
+        "eval",
+        help="evaluate a trained agent against baselines on held-out seeds (the bench table)",
+    )
+    p.add_argument("--checkpoint", required=True, help="checkpoint directory (e.g. runs/x/best)")
+    p.add_argument("--preset", default=None, help="default: the preset it was trained on")
+    p.add_argument("--seeds", type=int, default=10, help="number of seeds (default 10)")
+    p.add_argument("--seed-start", type=int, default=0, help="first seed (default 0; never trained on)")
+    p.add_argument(
+        "--baselines", default="random,optimus-np,oracle-greedy", help="schedulers to compare with"
+    )
+    p.add_argument(
+        "--mode", choices=("greedy", "sample"), default=None,
+        help="decision mode (default: the one the training run selected)",
+    )  # fmt: skip
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--out", default=None, help="output directory (default CHECKPOINT/eval-PRESET)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="env config override")
+    p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--markdown", action="store_true")
+    p.set_defaults(func=_cmd_eval)
     return parser
 
 

@@ -108,6 +108,15 @@ class EdgeSchedVectorEnv:
         """The read-only view of episode ``i`` (for schedulers written against one episode)."""
         return SimView(self.sim, i)
 
+    def pending_task_ids(self) -> NDArray[np.int64]:
+        """``(E, N, P)`` task id in every pending position of the current observation (-1 empty).
+
+        Ids are the env's public task identifiers (the single env's ``infos[a]["pending_task_ids"]``
+        after ``reset``); a task visible to several clusters has one id. The graph builder of the
+        learned agent uses them to merge a shared task into one node.
+        """
+        return self.sim.state.pending.copy()
+
     def state(self) -> NDArray[np.float32]:
         """``(E, S)`` the flat global state of every episode."""
         return self.builder.state_batch(self.sim)

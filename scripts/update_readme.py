@@ -5,9 +5,12 @@
   preset) -> its ``summary.md``;
 - ``synthetic``: the same bench on ``tapfinger-synthetic`` with 10 seeds (``--all`` only);
 - ``speed``: ``benchmarks/env_speed.py`` (``--all`` only; about three minutes), pasted as the
-  markdown it prints; ``--speed-file F`` pastes a saved output of it instead of running it.
+  markdown it prints; ``--speed-file F`` pastes a saved output of it instead of running it;
+- ``agents`` (``--agents``): the learned agent's results as ``benchmarks/hgat_targets.py`` and
+  ``benchmarks/policy_latency.py`` wrote them to ``benchmarks/results/`` (pasted, not re-run:
+  each training run takes 20 minutes).
 
-Usage: ``python scripts/update_readme.py [--all] [--speed-file F]``
+Usage: ``python scripts/update_readme.py [--all] [--speed-file F] [--agents]``
 """
 
 from __future__ import annotations
@@ -42,6 +45,23 @@ def _speed(saved: str | None) -> str:
     return "\n".join("#" + ln if ln.startswith("### ") else ln for ln in lines).strip()
 
 
+AGENT_PRESETS = ("tapfinger-synthetic", "tapfinger-hetero6", "edge-ml-small")
+
+
+def _agents() -> str:
+    results = ROOT / "benchmarks" / "results"
+    parts = [
+        (results / f"hgat_targets_{p}.md").read_text().strip()
+        for p in AGENT_PRESETS
+        if (results / f"hgat_targets_{p}.md").exists()
+    ]
+    if (results / "policy_latency.md").exists():
+        parts.append((results / "policy_latency.md").read_text().strip())
+    if not parts:
+        raise SystemExit("benchmarks/results/ holds no hgat_targets_*.md: run benchmarks/hgat_targets.py")
+    return "\n\n".join(parts)
+
+
 def replace_block(text: str, name: str, body: str) -> str:
     """Replace what lies between ``<!-- name:start -->`` and ``<!-- name:end -->``."""
     pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
@@ -55,6 +75,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--all", action="store_true", help="also the 10-seed synthetic bench and speed")
     parser.add_argument("--speed-file", help="paste this saved output of benchmarks/env_speed.py")
+    parser.add_argument(
+        "--agents", action="store_true", help="paste benchmarks/results/ of the learned agent"
+    )
     args = parser.parse_args()
     text = README.read_text()
     presets = _run([sys.executable, "-m", "agents.cli", "presets", "--markdown"])
@@ -65,6 +88,8 @@ def main() -> None:
         text = replace_block(text, "speed", _speed(args.speed_file))
     elif args.speed_file:
         text = replace_block(text, "speed", _speed(args.speed_file))
+    if args.agents:
+        text = replace_block(text, "agents", _agents())
     README.write_text(text)
 
 

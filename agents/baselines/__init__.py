@@ -65,7 +65,19 @@ def heuristic_names() -> list[str]:
 
 
 def make_scheduler(name: str) -> SchedulerBase:
-    """Instantiate a registered scheduler by name."""
+    """Instantiate a registered scheduler by name, or a trained agent by ``hgat:PATH`` (the decision
+    mode its training selected), ``hgat-greedy:PATH`` or ``hgat-sample:PATH``, ``PATH`` a checkpoint
+    directory."""
+    for prefix, mode in (("hgat:", None), ("hgat-greedy:", "greedy"), ("hgat-sample:", "sample")):
+        if name.startswith(prefix):
+            from pathlib import Path
+
+            from agents.hgat.scheduler import HGATScheduler
+
+            path = name[len(prefix) :]
+            if not (Path(path) / "checkpoint.json").is_file():
+                raise ValueError(f"{name!r}: {path!r} is not a checkpoint directory (no checkpoint.json)")
+            return HGATScheduler(path, mode=mode)  # type: ignore[arg-type]
     if name not in SCHEDULERS:
         raise ValueError(f"unknown scheduler {name!r}; available: {scheduler_names()}")
     return SCHEDULERS[name]()

@@ -1,0 +1,80 @@
+""":class:`HGATScheduler`: a trained HGAT agent behind the one ``Scheduler`` interface.
+
+>>> from agents.hgat import HGATScheduler                       # doctest: +SKIP
+>>> from agents.evaluate import evaluate                        # doctest: +SKIP
+>>> evaluate(HGATScheduler("runs/synth/best"), "tapfinger-synthetic", seeds=range(10))  # doctest: +SKIP
+
+In the bench: ``edgesched bench --schedulers optimus-np,hgat:runs/synth/best`` (the decision mode
+the training run selected), ``hgat-greedy:PATH`` or ``hgat-sample:PATH`` (sampling, seeded per
+episode). Conflicts: the paper's Bayes rule before
+``step`` when the agent was trained with it (the default), else the env's capacity rule.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from agents.base import Actions, Observations, SchedulerBase
+from agents.hgat.io import load_agent
+from agents.hgat.policy import JointPolicy
+
+__all__ = ["HGATScheduler"]
+
+
+class HGATScheduler(SchedulerBase):
+    """Decides every agent's action with a trained :class:`~agents.hgat.model.HGATActorCritic`.
+
+    Args:
+        checkpoint: a checkpoint directory written by the trainer (``runs/x/best``).
+        mode: ``"greedy"`` (the distribution's two-stage mode), ``"sample"``, or ``None``: the mode
+            the training run selected on its selection seeds (``decision_mode``; else greedy).
+        bayes: the Bayes conflict rule; ``None`` takes the training run's choice.
+    """
+
+    def __init__(
+        self,
+        checkpoint: str | Path,
+        mode: Literal["greedy", "sample"] | None = None,
+        bayes: bool | None = None,
+    ) -> None:
+        super().__init__()
+        if mode not in (None, "greedy", "sample"):
+            raise ValueError(f"HGATScheduler mode must be 'greedy', 'sample' or None, got {mode!r}")
+        self.checkpoint = Path(checkpoint)
+        self._mode = mode
+        self.mode: str = mode or "greedy"
+        self._bayes = bayes
+        self.name = f"hgat{'-' + mode if mode else ''}:{checkpoint}"
+        self.policy: JointPolicy | None = None
+        self.meta: dict[str, Any] = {}
+
+    def bind(self, env: Any) -> None:
+        """Load the checkpoint and check it against the env's config."""
+        super().bind(env)
+        assert self.config is not None
+        model, self.meta, _ = load_agent(self.checkpoint, self.config)
+        if self._mode is None:
+            self.mode = str(self.meta.get("decision_mode", "greedy"))
+        trained_bayes = bool(self.meta.get("train_config", {}).get("bayes", True))
+        bayes = trained_bayes if self._bayes is None else self._bayes
+        self.policy = JointPolicy(model, self.config, bayes=bayes, seed=0)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Seed the sampling generator and the tie RNG."""
+        super().reset(seed)
+        if self.policy is not None:
+            self.policy.seed(seed)
+
+    def act(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
+        """One batch-of-one forward pass for all agents of the round."""
+        if self.policy is None or self.view is None:
+            raise RuntimeError("HGATScheduler: bind(env) before act()")
+        agents = list(observations)
+        first = observations[agents[0]]
+        obs = {k: np.stack([observations[a][k] for a in agents])[None] for k in first}
+        ids = self.view.pending[None].copy()
+        dec = self.policy.decide(obs, ids, mode=self.mode, with_value=False, with_stats=False)  # type: ignore[arg-type]
+        return {a: dec.executed[0, i] for i, a in enumerate(agents)}
