@@ -12,7 +12,8 @@ For each preset:
    heuristic, the oracle and the lower bound through the bench harness, MaskablePPO
    deterministically;
 3. write ``benchmarks/results/hgat_targets_<preset>.json`` and ``.md`` (ratios measured in this
-   run), and copy HGAT's best checkpoint to ``benchmarks/checkpoints/hgat-<preset>-s<seed>/``.
+   run), and copy HGAT's best checkpoint to ``benchmarks/checkpoints/hgat-<preset>-s<seed>/``
+   with its training log, config, summary and curve under ``training/``.
 
     .venv/bin/python benchmarks/hgat_targets.py --preset tapfinger-synthetic --budget-minutes 20
     .venv/bin/python benchmarks/hgat_targets.py --preset tapfinger-synthetic --skip-train   # re-evaluate
@@ -133,6 +134,14 @@ def _markdown(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _copy_training_record(run: Path, dest: Path) -> None:
+    """The run's log, config, summary and curve go with the committed checkpoint (``training/``)."""
+    (dest / "training").mkdir(exist_ok=True)
+    for name in ("progress.csv", "train_config.json", "train_result.json", "training_curve.png"):
+        if (run / name).exists():
+            shutil.copy2(run / name, dest / "training" / name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train (unless ``--skip-train``), evaluate, write the results."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -157,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(hgat / "best", dest, ignore=shutil.ignore_patterns("eval-*"))
+    _copy_training_record(hgat, dest)
     print(md)
     return 0
 

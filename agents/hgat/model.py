@@ -119,11 +119,16 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
         """Inverse of :meth:`to_dict`; unknown keys are an error that names them."""
-        known = {f.name for f in fields(cls)}
-        extra = sorted(set(d) - known)
-        if extra:
-            raise ValueError(f"unknown ModelConfig keys {extra}; known: {sorted(known)}")
+        check_known_fields(cls, d)
         return cls(**d)
+
+
+def check_known_fields(cls: type, d: dict[str, Any]) -> None:
+    """Raise ``ValueError`` naming the keys of ``d`` that are not fields of dataclass ``cls``."""
+    known = {f.name for f in fields(cls)}
+    extra = sorted(set(d) - known)
+    if extra:
+        raise ValueError(f"unknown {cls.__name__} keys {extra}; known: {sorted(known)}")
 
 
 #: Named architectures: ``paper`` is the paper's size (8 layers, hidden 256, 4 heads); ``cpu``
@@ -256,7 +261,7 @@ class ActOutput:
 
 
 def _masked(logits: Tensor, mask: Tensor) -> Tensor:
-    return torch.where(mask, logits, torch.full_like(logits, _NEG))
+    return logits.masked_fill(~mask, _NEG)
 
 
 def _choose(logits: Tensor, mode: str, generator: torch.Generator | None) -> Tensor:
@@ -401,11 +406,11 @@ class HGATActorCritic(nn.Module):
             free_frac = (rem_free.double() / cap_units).float()
             logits = self._heads_apply("slot_logits", [hc, free_frac, h_slots, gb.delay], n)
             logp_all = torch.log_softmax(_masked(logits, slot_ok), -1)
-            if actions is None:
+            if actions is None and mode == "greedy":  # two-stage mode: place iff P(place) > 1/2
+                idle = logp_all[..., -1] >= math.log(0.5)
+                slot = logp_all[..., :-1].argmax(-1).masked_fill(idle, p)
+            elif actions is None:
                 slot = _choose(logp_all, mode, generator)
-                if mode == "greedy":  # two-stage mode: place iff P(place) > 1/2, then the likeliest task
-                    idle = logp_all[..., -1] >= math.log(0.5)
-                    slot = torch.where(idle, torch.full_like(slot, p), logp_all[..., :-1].argmax(-1))
             else:
                 slot = actions[..., k * width].long()
             lp = logp_all.gather(-1, slot.unsqueeze(-1)).squeeze(-1)
@@ -439,7 +444,7 @@ class HGATActorCritic(nn.Module):
                     mask_j = mask_j.clone()
                     mask_j[..., 0] &= ~drop0
                 # rows that do not place: any level is fine (masked out of the loss below)
-                mask_j = torch.where(place.unsqueeze(-1), mask_j, torch.ones_like(mask_j))
+                mask_j = mask_j | ~place.unsqueeze(-1)
                 lg = self._heads_apply("level_logits", [ctx, r_eye[j].expand(g, n, r), prev], n)
                 lpl = torch.log_softmax(_masked(lg, mask_j), -1)
                 if actions is None:
@@ -450,7 +455,7 @@ class HGATActorCritic(nn.Module):
                     lpu = lpl.gather(-1, u_j.unsqueeze(-1)).squeeze(-1)
                     logp_alloc = logp_alloc + torch.where(place, lpu, torch.zeros_like(lpu))
                     entropy = entropy + torch.where(place, _entropy(lpl), torch.zeros_like(lpu))
-                u_j = torch.where(place, u_j, torch.zeros_like(u_j))
+                u_j = u_j * place
                 units[..., j] = u_j
                 prev = prev.clone()
                 prev[..., j] = (u_j.double() / max_units[j]).float()

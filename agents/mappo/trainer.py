@@ -206,12 +206,13 @@ def train(
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, eps=1e-5)
     vnorm = RunningNorm()
     policy = JointPolicy(model, env_cfg, bayes=cfg.bayes, seed=cfg.seed)
+    learner = _Learner(cfg, env_cfg, model, opt, vnorm, policy)
     perm_rng = np.random.default_rng(cfg.seed + 17)
     it, rounds, prev_wall, best = 0, 0, 0.0, math.inf
     history: list[dict[str, Any]] = []
     timing = {"env": 0.0, "graph": 0.0, "forward": 0.0, "backward": 0.0, "evaluation": 0.0}
     if resume and (out / "last").exists():
-        it, rounds, prev_wall, best, history = _restore(out / "last", cfg, env_cfg, model, opt, vnorm, policy)
+        it, rounds, prev_wall, best, history = _restore(out / "last", learner)
         perm_rng = np.random.default_rng([cfg.seed + 17, it])
     (out / "train_config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
@@ -394,7 +395,7 @@ def train(
                 meta = _meta(cfg, train_state, history, vnorm)
                 meta["decision_mode"] = mode
                 save_agent(out / "best", model, env_cfg, meta=meta)
-            _save_last(out / "last", cfg, env_cfg, model, opt, vnorm, policy, train_state, history)
+            _save_last(out / "last", learner, train_state, history)
         logger.log(row)
         bar.n = min(100.0, 100.0 * frac_done())
         bar.set_postfix_str(
@@ -443,39 +444,34 @@ def _meta(cfg: TrainConfig, train_state: dict[str, Any], history: list[dict[str,
     }
 
 
-def _save_last(
-    path: Path,
-    cfg: TrainConfig,
-    env_cfg: EnvConfig,
-    model: HGATActorCritic,
-    opt: torch.optim.Optimizer,
-    vnorm: RunningNorm,
-    policy: JointPolicy,
-    train_state: dict[str, Any],
-    history: list[dict[str, Any]],
-) -> None:
-    opt_tensors, opt_skeleton = flatten_state(opt.state_dict())
-    meta = _meta(cfg, train_state, history, vnorm)
+@dataclass
+class _Learner:
+    """What a checkpoint of a run holds, besides the counters."""
+
+    cfg: TrainConfig
+    env_cfg: EnvConfig
+    model: HGATActorCritic
+    opt: torch.optim.Optimizer
+    vnorm: RunningNorm
+    policy: JointPolicy
+
+
+def _save_last(path: Path, run: _Learner, train_state: dict[str, Any], history: list[dict[str, Any]]) -> None:
+    opt_tensors, opt_skeleton = flatten_state(run.opt.state_dict())
+    meta = _meta(run.cfg, train_state, history, run.vnorm)
     meta["optimizer"] = opt_skeleton
-    meta["tie_rng"] = policy.rng.bit_generator.state
+    meta["tie_rng"] = run.policy.rng.bit_generator.state
     save_agent(
         path,
-        model,
-        env_cfg,
-        extra_tensors={"optimizer": opt_tensors, "generator": {"state": policy.generator.get_state()}},
+        run.model,
+        run.env_cfg,
+        extra_tensors={"optimizer": opt_tensors, "generator": {"state": run.policy.generator.get_state()}},
         meta=meta,
     )
 
 
-def _restore(
-    path: Path,
-    cfg: TrainConfig,
-    env_cfg: EnvConfig,
-    model: HGATActorCritic,
-    opt: torch.optim.Optimizer,
-    vnorm: RunningNorm,
-    policy: JointPolicy,
-) -> tuple[int, int, float, float, list[dict[str, Any]]]:
+def _restore(path: Path, run: _Learner) -> tuple[int, int, float, float, list[dict[str, Any]]]:
+    cfg, env_cfg, model, opt, vnorm, policy = run.cfg, run.env_cfg, run.model, run.opt, run.vnorm, run.policy
     loaded, meta, tensors = load_agent(path, env_cfg, groups=("model", "optimizer", "generator"))
     stored = TrainConfig.from_dict(meta["train_config"])
     differ = [
@@ -529,7 +525,7 @@ def _plot_curve(out: Path) -> None:
     if tr:
         ax.plot(*zip(*tr), alpha=0.5, label="training episodes (sampling)")
     if se:
-        ax.plot(*zip(*se), marker="o", label="selection seeds (greedy)")
+        ax.plot(*zip(*se), marker="o", label="selection seeds (best of greedy, sample)")
     ax.set_xlabel("env rounds")
     ax.set_ylabel("mean JCT (slots)")
     ax.legend()
