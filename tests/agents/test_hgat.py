@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -382,5 +383,8 @@ def test_committed_checkpoints_load_and_play(path):
     """The agents the README reports still load under this code and play feasible episodes."""
     meta = json.loads((path / "checkpoint.json").read_text())["meta"]
     preset = meta["trained_on"]
+    with warnings.catch_warnings():  # written by this package version: no version warning
+        warnings.simplefilter("error", UserWarning)
+        load_agent(path, make_config(preset))
     recs = evaluate(HGATScheduler(path), preset, seeds=[0], num_tasks=20)
     assert recs[0]["tasks_completed"] == 20 and recs[0]["infeasible_actions"] == 0
