@@ -12,8 +12,9 @@ For each preset:
    heuristic, the oracle and the lower bound through the bench harness, MaskablePPO
    deterministically;
 3. write ``benchmarks/results/hgat_targets_<preset>.json`` and ``.md`` (ratios measured in this
-   run), and copy HGAT's best checkpoint to ``benchmarks/checkpoints/hgat-<preset>-s<seed>/``
-   with its training log, config, summary and curve under ``training/``.
+   run; ``..._<preset>-s<seed>.*`` for another training seed), and copy HGAT's best checkpoint
+   to ``benchmarks/checkpoints/hgat-<preset>-s<seed>/`` with its training log, config, summary
+   and curve under ``training/``.
 
     .venv/bin/python benchmarks/hgat_targets.py --preset tapfinger-synthetic --budget-minutes 20
     .venv/bin/python benchmarks/hgat_targets.py --preset tapfinger-synthetic --skip-train   # re-evaluate
@@ -159,9 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     res = _evaluate(args.preset, hgat, mppo, list(range(args.seeds)), args.workers)
     results = Path(args.results_dir)
     results.mkdir(parents=True, exist_ok=True)
-    (results / f"hgat_targets_{args.preset}.json").write_text(json.dumps(res, indent=2))
+    stem = f"hgat_targets_{args.preset}" + (f"-s{args.seed}" if args.seed else "")  # seed 0: the README's
+    res["train_seed"] = args.seed
+    (results / f"{stem}.json").write_text(json.dumps(res, indent=2))
     md = _markdown(res)
-    (results / f"hgat_targets_{args.preset}.md").write_text(md)
+    (results / f"{stem}.md").write_text(md)
     dest = Path(args.checkpoints_dir) / f"hgat-{args.preset}-s{args.seed}"
     if dest.exists():
         shutil.rmtree(dest)

@@ -16,11 +16,14 @@ Usage: ``python scripts/update_readme.py [--all] [--speed-file F] [--agents]``
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -50,11 +53,22 @@ AGENT_PRESETS = ("tapfinger-synthetic", "tapfinger-hetero6", "edge-ml-small")
 
 def _agents() -> str:
     results = ROOT / "benchmarks" / "results"
-    parts = [
-        (results / f"hgat_targets_{p}.md").read_text().strip()
-        for p in AGENT_PRESETS
-        if (results / f"hgat_targets_{p}.md").exists()
-    ]
+    parts = []
+    for p in AGENT_PRESETS:
+        if not (results / f"hgat_targets_{p}.md").exists():
+            continue
+        parts.append((results / f"hgat_targets_{p}.md").read_text().strip())
+        runs = [results / f"hgat_targets_{p}.json", *sorted(results.glob(f"hgat_targets_{p}-s*.json"))]
+        if len(runs) > 1:  # the spread over training seeds
+            docs = [json.loads(r.read_text()) for r in runs]
+            jcts = [d["hgat"]["mean_jct"] for d in docs]
+            seeds = ", ".join(str(d.get("train_seed", 0)) for d in docs)
+            each = ", ".join(f"{j:.3f}" for j in jcts)
+            parts[-1] += (
+                f"\n\nOver training seeds {seeds}: HGAT mean JCT {each} (mean {np.mean(jcts):.3f}, std "
+                f"{np.std(jcts, ddof=1):.3f}); best non-oracle {docs[0]['best_non_oracle']['name']} "
+                f"{docs[0]['best_non_oracle']['mean_jct']:.3f}."
+            )
     if (results / "policy_latency.md").exists():
         parts.append((results / "policy_latency.md").read_text().strip())
     if not parts:
