@@ -30,9 +30,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agents.baselines import make_scheduler, scheduler_names
+
 ROOT = Path(__file__).resolve().parents[1]
-NON_ORACLE = ["random", "min", "fifo-greedy", "fair-share", "drf", "tiresias", "tiresias-np", "optimus",
-              "optimus-np", "srtf", "tetris"]  # fmt: skip
+# every registered heuristic that reads no hidden state (the oracle is reported apart)
+NON_ORACLE = [n for n in scheduler_names() if not make_scheduler(n).uses_oracle]
 
 
 def _train(preset: str, minutes: float, seed: int, runs: Path, skip: bool) -> tuple[Path, Path]:

@@ -43,6 +43,7 @@ cluster's ``running`` block (N, M, K+R+1). ``state_dict()`` gives the same piece
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
@@ -140,6 +141,26 @@ class ObservationBuilder:
             a = self._active_cache[batch] = np.ones(batch, dtype=bool)
         return a
 
+    def _kernel_args(self, sim: Simulator) -> list[Any]:
+        """The leading arguments shared by the ``observe`` and ``global_state`` kernels."""
+        st = sim.state
+        return [
+            self._active(sim.batch_size),
+            st.free,
+            sim.capacity,
+            self.cap_rel,
+            st.pending,
+            st.queue_len,
+            st.running_count,
+            st.run_table,
+            st.t,
+            st.type_idx,
+            st.min_request,
+            self.max_level,
+            st.arrival_slot,
+            st.num_visible,
+        ]
+
     def batch(self, sim: Simulator) -> dict[str, NDArray]:
         """Every agent's observation of every episode: arrays with leading axes ``(B, N)``.
 
@@ -156,21 +177,8 @@ class ObservationBuilder:
             "alloc_mask": np.empty((b, n, p, r, self.l_max), dtype=np.int8),
             "action_mask": np.empty((b, n, self._width), dtype=np.int8),
         }
-        K.observe(
-            self._active(b),
-            st.free,
-            sim.capacity,
-            self.cap_rel,
-            st.pending,
-            st.queue_len,
-            st.running_count,
-            st.run_table,
-            st.t,
-            st.type_idx,
-            st.min_request,
-            self.max_level,
-            st.arrival_slot,
-            st.num_visible,
+        K.observe(  # type: ignore[call-arg]  # mypy cannot count the unpacked shared arguments
+            *self._kernel_args(sim),
             st.delay_slots,
             st.alloc,
             st.placed_slot,
@@ -205,21 +213,8 @@ class ObservationBuilder:
         """``(B, S)`` the flat global state of every episode (see module docstring)."""
         st = sim.state
         out = np.empty((sim.batch_size, self.state_space.shape[0]), dtype=_F32)
-        K.global_state(
-            self._active(sim.batch_size),
-            st.free,
-            sim.capacity,
-            self.cap_rel,
-            st.pending,
-            st.queue_len,
-            st.running_count,
-            st.run_table,
-            st.t,
-            st.type_idx,
-            st.min_request,
-            self.max_level,
-            st.arrival_slot,
-            st.num_visible,
+        K.global_state(  # type: ignore[call-arg]  # mypy cannot count the unpacked shared arguments
+            *self._kernel_args(sim),
             st.visible,
             st.alloc,
             st.placed_slot,

@@ -338,20 +338,28 @@ class HGATActorCritic(nn.Module):
         outs = [getattr(self.actor[i], fn)(*[x[:, i] for x in agent_axis_tensors]) for i in range(n)]
         return torch.stack(outs, 1)
 
-    def slot_log_probs(self, gb: GraphBatch) -> Tensor:
-        """``(G, N, P + 1)`` log-probabilities of the first pick's position (last: stop / no-op)."""
-        h = self.encode(gb)
+    def _slot_inputs(self, gb: GraphBatch, h: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """``(G, N, H)`` agent embeddings and ``(G, N, P, H)`` embeddings of their pending positions."""
         g, n = gb.num_graphs, gb.num_clusters
         hc = h["cluster"].view(g, n, -1)
-        h_slots = (
-            h["pending"][gb.slot_node]
-            if h["pending"].shape[0]
-            else hc.new_zeros((*gb.slot_node.shape, self.cfg.hidden))
-        )
-        free_frac = (gb.free_units.double() / gb.capacity_units.double().clamp_min(1.0)).float()
+        if h["pending"].shape[0]:
+            return hc, h["pending"][gb.slot_node]
+        return hc, hc.new_zeros((*gb.slot_node.shape, self.cfg.hidden))
+
+    def _slot_log_probs(
+        self, gb: GraphBatch, hc: Tensor, h_slots: Tensor, free_frac: Tensor, fits: Tensor
+    ) -> Tensor:
+        """``(G, N, P + 1)`` log-probabilities over the positions in ``fits`` and the stop token."""
+        g, n = gb.num_graphs, gb.num_clusters
         logits = self._heads_apply("slot_logits", [hc, free_frac, h_slots, gb.delay], n)
-        ok = torch.cat([gb.placeable, torch.ones((g, n, 1), dtype=torch.bool)], -1)
+        ok = torch.cat([fits, torch.ones((g, n, 1), dtype=torch.bool)], -1)
         return torch.log_softmax(_masked(logits, ok), -1)
+
+    def slot_log_probs(self, gb: GraphBatch) -> Tensor:
+        """``(G, N, P + 1)`` log-probabilities of the first pick's position (last: stop / no-op)."""
+        hc, h_slots = self._slot_inputs(gb, self.encode(gb))
+        free_frac = (gb.free_units.double() / gb.capacity_units.double().clamp_min(1.0)).float()
+        return self._slot_log_probs(gb, hc, h_slots, free_frac, gb.placeable)
 
     def forward(
         self,
@@ -378,8 +386,7 @@ class HGATActorCritic(nn.Module):
         g, n = gb.num_graphs, gb.num_clusters
         p, r = gb.slot_node.shape[-1], cfg.num_resources
         width = 1 + r
-        hc = h["cluster"].view(g, n, -1)
-        h_slots = h["pending"][gb.slot_node] if h["pending"].shape[0] else hc.new_zeros((g, n, p, cfg.hidden))
+        hc, h_slots = self._slot_inputs(gb, h)
         cap_units = gb.capacity_units.double().clamp_min(1.0)
         rem_free = gb.free_units.clone()  # (G, N, R)
         picked = torch.zeros((g, n, p), dtype=torch.bool)
@@ -402,10 +409,8 @@ class HGATActorCritic(nn.Module):
                 if taken.numel():
                     fits = fits & ~taken[gb.slot_node]
             fits = fits & ~stopped.unsqueeze(-1)
-            slot_ok = torch.cat([fits, torch.ones((g, n, 1), dtype=torch.bool)], -1)
             free_frac = (rem_free.double() / cap_units).float()
-            logits = self._heads_apply("slot_logits", [hc, free_frac, h_slots, gb.delay], n)
-            logp_all = torch.log_softmax(_masked(logits, slot_ok), -1)
+            logp_all = self._slot_log_probs(gb, hc, h_slots, free_frac, fits)
             if actions is None and mode == "greedy":  # two-stage mode: place iff P(place) > 1/2
                 idle = logp_all[..., -1] >= math.log(0.5)
                 slot = logp_all[..., :-1].argmax(-1).masked_fill(idle, p)
