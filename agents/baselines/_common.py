@@ -243,6 +243,13 @@ class TaskTracker:
         sample_type: type index of each completed task, in completion order.
         sample_alloc: ``(R,)`` time-averaged allocation of each completed task.
         sample_slots: duration (active slots) of each completed task.
+        sample_host: cluster each completed task ran on.
+        sample_delay: its data-transfer delay (slots, public: ``SimView.delay_slots``), which
+            ``sample_slots`` includes (the task holds its units while its input arrives).
+        sample_resized: whether the scheduler resized the task (its duration then includes
+            switch penalties).
+        running_ids: tasks running (or preempted) at the last update; ``type_idx``, ``host``
+            and ``delay_slots`` are the view's public arrays at that update (read-only).
     """
 
     def __init__(self) -> None:
@@ -255,6 +262,13 @@ class TaskTracker:
         self.sample_type: list[int] = []
         self.sample_alloc: list[NDArray[np.float64]] = []
         self.sample_slots: list[float] = []
+        self.sample_host: list[int] = []
+        self.sample_delay: list[float] = []
+        self.sample_resized: list[bool] = []
+        self.running_ids = np.zeros(0, dtype=np.int64)
+        self.type_idx = np.zeros(0, dtype=np.int64)
+        self.host = np.zeros(0, dtype=np.int64)
+        self.delay_slots = np.zeros((0, 0), dtype=np.int64)
 
     def _start(self, t_count: int, r: int, t: int) -> None:
         self.attained = np.zeros((t_count, r), dtype=np.float64)
@@ -264,6 +278,7 @@ class TaskTracker:
         self._seen_done = np.zeros(t_count, dtype=bool)
         self._last_t = t
         self.sample_type, self.sample_alloc, self.sample_slots = [], [], []
+        self.sample_host, self.sample_delay, self.sample_resized = [], [], []
 
     @property
     def num_samples(self) -> int:
@@ -285,6 +300,7 @@ class TaskTracker:
             if new_done.shape[0]:
                 self._seen_done[new_done] = True
                 alloc_now = view.alloc
+                host, delay = view.host, view.delay_slots
                 for task in new_done.tolist():
                     active = int(self.active_slots[task])
                     if active > 0:
@@ -296,8 +312,16 @@ class TaskTracker:
                     self.sample_type.append(int(view.type_idx[task]))
                     self.sample_alloc.append(avg)
                     self.sample_slots.append(slots)
+                    h = int(host[task])
+                    self.sample_host.append(h)
+                    self.sample_delay.append(float(delay[task, h]) if h >= 0 else 0.0)
+                    self.sample_resized.append(bool(self.resized[task]))
         running = status == RUNNING
         self._snap = np.where(running[:, None], view.alloc, 0)
+        self.running_ids = np.flatnonzero(running)
+        self.type_idx = view.type_idx
+        self.host = view.host
+        self.delay_slots = view.delay_slots
 
     def samples_of(self, type_idx: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``(allocs (n, R), durations (n,))`` of the completed tasks of one type."""
@@ -447,8 +471,10 @@ class DurationModel:
         self._refresh()
         return self._coef[type_idx]
 
-    def predict(self, type_idx: int, alloc: NDArray[Any]) -> NDArray[np.float64]:
-        """Estimated duration (slots, ``>= 1``) of a type's task at each of ``alloc`` ``(n, R)``."""
+    def predict(self, type_idx: int, alloc: NDArray[Any], cluster: int | None = None) -> NDArray[np.float64]:
+        """Estimated duration (slots, ``>= 1``) of a type's task at each of ``alloc`` ``(n, R)``.
+
+        ``cluster`` (the host) is ignored by the Optimus form, which has no per-cluster term."""
         self._refresh()
         a = np.atleast_2d(np.asarray(alloc))
         coef = self._coef[type_idx]
@@ -469,6 +495,7 @@ class DurationModel:
         hi: NDArray[np.int64],
         scale: NDArray[np.int64],
         tol: float = 0.05,
+        cluster: int | None = None,
     ) -> tuple[NDArray[np.int64], float]:
         """The cheapest allocation in the box ``lo..hi`` whose estimated duration is within
         ``tol`` of the box's best: ``(units (R,), estimated slots)``.
@@ -476,13 +503,15 @@ class DurationModel:
         Cost = units normalised by ``scale`` (the cluster's capacity), summed over resources.
         """
         grid = box_grid(lo, hi)
-        est = self.predict(type_idx, grid)
+        est = self.predict(type_idx, grid, cluster)
         ok = est <= est.min() * (1.0 + tol) + 1e-9
         cost = np.where(ok, (grid / scale).sum(axis=1), np.inf)
         j = int(np.argmin(cost))
         return grid[j], float(est[j])
 
-    def remaining(self, task: int, type_idx: int, alloc: NDArray[Any]) -> NDArray[np.float64]:
+    def remaining(
+        self, task: int, type_idx: int, alloc: NDArray[Any], cluster: int | None = None
+    ) -> NDArray[np.float64]:
         """Estimated remaining slots of a task at each of ``alloc`` ``(n, R)``.
 
         The fraction done is estimated as active slots / estimated duration at the task's
@@ -493,5 +522,5 @@ class DurationModel:
         frac = 0.0
         if active > 0:
             avg = tr.attained[task] / active
-            frac = min(0.95, active / float(self.predict(type_idx, avg[None])[0]))
-        return (1.0 - frac) * self.predict(type_idx, alloc)
+            frac = min(0.95, active / float(self.predict(type_idx, avg[None], cluster)[0]))
+        return (1.0 - frac) * self.predict(type_idx, alloc, cluster)

@@ -1,26 +1,46 @@
-"""Shared part of the schedulers that learn task durations online (srtf, tetris, optimus)."""
+"""Shared part of the schedulers that learn task durations online (srtf, tetris, optimus).
+
+Two choices, as class attributes, distinguish the current schedulers from the paper-era ones:
+
+* ``duration_family``: ``"monotone"`` (default,
+  :class:`~agents.baselines._monotone.MonotoneDurationModel`: log-additive, non-increasing in
+  every resource and in cpu/memory per gpu, with per-cluster offsets; it represents the measured
+  presets) or ``"optimus"`` (the paper's Optimus function,
+  :class:`~agents.baselines._common.DurationModel`; the ``*-paper`` variants).
+* ``allocation_rule``: ``"cost"`` (default): a fitted type's allocation minimises its own
+  estimated duration plus the delay its resource-time imposes on the tasks waiting for the
+  cluster, over everything it may get now (:meth:`EstimatingScheduler.cost_aware`); ``"share"``:
+  the cheapest allocation within 5% of the fastest estimate inside the fair share.
+
+Either way a type whose model is not fitted yet gets its fair share (exploration).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.baselines._common import Candidates, DurationModel, HeuristicScheduler
+from agents.baselines._common import Candidates, DurationModel, HeuristicScheduler, box_grid
+from agents.baselines._monotone import MonotoneDurationModel
 
 __all__ = ["EstimatingScheduler"]
 
 
 class EstimatingScheduler(HeuristicScheduler):
-    """A :class:`HeuristicScheduler` with a :class:`DurationModel` learned in the episode.
+    """A :class:`HeuristicScheduler` with a duration model learned in the episode.
 
     Nothing carries over between episodes: ``reset`` starts the estimates from scratch, so a
     result depends only on the episode's seed.
 
     Attributes:
-        fit_criterion: how the speed function is fitted (``"lsq"`` or ``"bic"``, see
-            :func:`~agents.baselines._common.fit_speed_function`).
+        duration_family: ``"monotone"`` or ``"optimus"`` (see the module docstring).
+        allocation_rule: ``"cost"`` or ``"share"`` (see the module docstring).
+        fit_criterion: how the Optimus function is fitted (``"lsq"`` or ``"bic"``, see
+            :func:`~agents.baselines._common.fit_speed_function`); unused by ``"monotone"``.
     """
 
+    duration_family = "monotone"
+    allocation_rule = "cost"
     fit_criterion = "lsq"
 
     def __init__(self) -> None:
@@ -35,23 +55,118 @@ class EstimatingScheduler(HeuristicScheduler):
     def model(self) -> DurationModel:
         """The duration estimates of the current episode."""
         if self._model is None or self._model.tracker is not self.tracker:
-            cfg = self.sim_view.config
-            self._model = DurationModel(
-                self.tracker, cfg.resource_names, cfg.num_types, criterion=self.fit_criterion
-            )
+            view = self.sim_view
+            cfg = view.config
+            if self.duration_family == "monotone":
+                self._model = MonotoneDurationModel(
+                    self.tracker, cfg.resource_names, cfg.num_types, view.max_level, cfg.num_clusters
+                )
+            elif self.duration_family == "optimus":
+                self._model = DurationModel(
+                    self.tracker, cfg.resource_names, cfg.num_types, criterion=self.fit_criterion
+                )
+            else:
+                raise ValueError(f"{self.name}: unknown duration_family {self.duration_family!r}")
         return self._model
+
+    def pressure(self, agent: int, exclude: int = -1) -> float:
+        """How many tasks wait for ``agent``: its pending and queued tasks other than ``exclude``,
+        each counted as ``1 / (clusters that see it)`` (its expected share of this cluster)."""
+        view = self.sim_view
+        tasks = self.waiting_tasks(agent)
+        tasks = tasks[tasks != exclude]
+        return float((1.0 / view.num_visible[tasks]).sum()) if tasks.shape[0] else 0.0
+
+    def explored(self, type_idx: int, grid: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """``(n,)`` which allocations of ``grid`` ``(n, R)`` stay within one halving of what
+        completed tasks of this type ran with: at least half the fewest gpus, and at least half
+        the lowest units per gpu of every other resource. All of them if no task of the type has
+        completed. (Running tasks do not count: how fast they are is not known yet.)
+
+        A fitted model extrapolates below the allocations it has seen, and with the
+        ``"monotone"`` family the shrinkage towards insensitivity makes that optimistic (a task
+        given a quarter of the memory per gpu it was ever seen with can take ten times longer).
+        So the schedulers descend one halving at a time; each step's completed samples (and
+        the running tasks that take longer than estimated) show whether smaller is still fast. Only the
+        ``"monotone"`` family is restricted.
+        """
+        if self.duration_family != "monotone":
+            return np.ones(grid.shape[0], dtype=bool)
+        tr = self.tracker
+        held = [a for k, a in zip(tr.sample_type, tr.sample_alloc) if k == type_idx]
+        if not held:
+            return np.ones(grid.shape[0], dtype=bool)
+        model = self.model
+        g_idx = model.gpu_idx
+        h = np.stack(held)
+        g_seen = np.maximum(h[:, g_idx], 1.0)
+        g = np.maximum(grid[:, g_idx], 1).astype(np.float64)
+        ok = g >= g_seen.min() / 2.0
+        for r in range(grid.shape[1]):
+            if r != g_idx:
+                ok &= grid[:, r] / g >= (h[:, r] / g_seen).min() / 2.0
+        return ok
+
+    def explored_min(
+        self, type_idx: int, lo: NDArray[np.int64], hi: NDArray[np.int64], scale: NDArray[np.int64]
+    ) -> NDArray[np.int64]:
+        """``(R,)`` the cheapest allocation in ``lo..hi`` (units normalised by ``scale``) that
+        :meth:`explored` allows: the least a fitted type's task is given (``lo`` if none is)."""
+        grid = box_grid(lo, np.maximum(hi, lo))
+        ok = self.explored(type_idx, grid)
+        if not ok.any():
+            return lo.copy()
+        cost = np.where(ok, (grid / scale).sum(axis=1), np.inf)
+        return grid[int(np.argmin(cost))]
+
+    def waiting_tasks(self, agent: int) -> NDArray[np.int64]:
+        """Ids of the tasks in ``agent``'s pending slots and overflow queue."""
+        view = self.sim_view
+        row = view.pending[agent]
+        return np.concatenate([row[row >= 0], np.flatnonzero(view.in_queue[agent])])
+
+    def cost_aware(
+        self, agent: int, task: int, lo: NDArray[np.int64], hi: NDArray[np.int64]
+    ) -> tuple[NDArray[np.int64], float]:
+        """The allocation in ``lo..hi`` that minimises ``D(a) + P * D(a) * max_r(a_r / C_r)``.
+
+        ``D(a)`` is the estimated duration on ``agent``'s cluster plus the task's data-transfer
+        delay (slots), ``C`` the cluster's capacity and ``P`` :meth:`pressure`: its own completion
+        time plus, in a fluid picture of the cluster, the delay that the resource-time it holds
+        (dominant share x slots) imposes on each waiting task. An idle cluster gives the fastest
+        allocation; a congested one the most resource-efficient one. Ties: fewer units.
+
+        Returns:
+            ``(units (R,), estimated slots including the delay)``.
+        """
+        view = self.sim_view
+        cap = view.capacity[agent].astype(np.float64)
+        k = int(view.type_idx[task])
+        grid = box_grid(lo, hi)
+        ok = self.explored(k, grid)
+        if not ok.any():
+            if view.running_count[agent] > 0:
+                return lo.copy(), float("inf")  # wait for units to free up
+            ok[:] = True  # an idle cluster that can never offer more: take what it has
+        grid = grid[ok]
+        dur = self.model.predict(k, grid, agent) + float(view.delay_slots[task, agent])
+        share = grid / cap
+        cost = dur * (1.0 + self.pressure(agent, task) * share.max(axis=1)) + 1e-9 * share.sum(axis=1)
+        i = int(np.argmin(cost))
+        return grid[i], float(dur[i])
 
     def share_box_hi(self, agent: int, cand: Candidates) -> NDArray[np.int64]:
         """``(c, R)``: each candidate's fair share (``capacity // (waiting + running)``), within
-        its minimum and what it may get now: the upper corner of the allocations considered."""
+        its minimum and what it may get now: the exploration allocation of an unfitted type."""
         jobs = self.waiting_count(agent) + int(self.sim_view.running_count[agent])
         share = self.fair_share(agent, jobs)
         return np.clip(share[None, :], cand.lo, cand.hi)
 
     def proposals(self, agent: int, cand: Candidates) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """Each candidate's allocation and estimated duration (slots): the cheapest allocation
-        within 5% of the fastest estimate inside its fair-share box once its type is fitted, else
-        (to explore) the whole fair share.
+        """Each candidate's allocation and estimated duration (slots). Once its type is fitted:
+        :meth:`cost_aware` over everything it may get now (rule ``"cost"``), or the cheapest
+        allocation within 5% of the fastest estimate inside its fair-share box (rule
+        ``"share"``); before that (to explore) the whole fair share.
 
         Returns:
             ``(units (c, R), estimated slots (c,))``.
@@ -64,9 +179,11 @@ class EstimatingScheduler(HeuristicScheduler):
         est = np.empty(hi.shape[0])
         for j, task in enumerate(cand.tasks.tolist()):
             k = int(view.type_idx[task])
-            if model.fitted(k):
-                units[j], est[j] = model.efficient(k, cand.lo[j], hi[j], scale)
-            else:
+            if not model.fitted(k):
                 units[j] = hi[j]
-                est[j] = float(model.predict(k, hi[j][None])[0])
+                est[j] = float(model.predict(k, hi[j][None], agent)[0])
+            elif self.allocation_rule == "cost":
+                units[j], est[j] = self.cost_aware(agent, task, cand.lo[j], cand.hi[j])
+            else:
+                units[j], est[j] = model.efficient(k, cand.lo[j], hi[j], scale, cluster=agent)
         return units, est

@@ -15,7 +15,12 @@ from agents.baselines._common import Candidates
 from agents.baselines._estimating import EstimatingScheduler
 from edgesched_env.sim.core import RUNNING
 
-__all__ = ["OptimusNonPreemptiveScheduler", "OptimusScheduler"]
+__all__ = [
+    "OptimusNonPreemptivePaperScheduler",
+    "OptimusNonPreemptiveScheduler",
+    "OptimusPaperScheduler",
+    "OptimusScheduler",
+]
 
 
 class OptimusScheduler(EstimatingScheduler):
@@ -44,6 +49,7 @@ class OptimusScheduler(EstimatingScheduler):
 
     name = "optimus"
     uses_elastic_api = True
+    relative_gain = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -83,27 +89,36 @@ class OptimusScheduler(EstimatingScheduler):
         base = np.zeros((j_count, r), dtype=np.int64)
         fitted = np.zeros(j_count, dtype=bool)
         rem0 = np.zeros(j_count)
+        wait = np.zeros(j_count, dtype=bool)  # no explored allocation fits now (see cost_aware)
         types = view.type_idx[jobs]
         for j, task in enumerate(jobs.tolist()):
             k = int(types[j])
             lo = view.min_request[task]
             fitted[j] = model.fitted(k)
             cur = view.alloc[task] if view.status[task] == RUNNING else np.zeros_like(lo)
-            if fitted[j]:
-                base[j] = lo
+            if fitted[j] and self.allocation_rule == "cost" and not self.uses_elastic_api and not cur.any():
+                # a waiting task is admitted at its congestion-aware allocation, not its minimum:
+                # it cannot grow once placed unless the scheduler is elastic
+                hi = np.minimum(budget, max_level) if cap is None else np.minimum(cap[j], budget)
+                base[j], est = self.cost_aware(agent, task, lo, np.maximum(hi, lo))
+                wait[j] = not np.isfinite(est)
+            elif fitted[j]:
+                # the least the model has evidence for (its minimum for the paper form)
+                upper = max_level if cap is None else np.minimum(cap[j], max_level)
+                base[j] = self.explored_min(k, lo, upper, view.capacity[agent])
             elif cur.any():
                 base[j] = cur
             else:
                 base[j] = np.clip(share, lo, max_level)
             if cap is not None:
                 base[j] = np.clip(base[j], lo, cap[j])
-            rem0[j] = float(model.remaining(task, k, base[j][None])[0])
+            rem0[j] = float(model.remaining(task, k, base[j][None], agent)[0])
         order = np.argsort(rem0, kind="stable").tolist()
         units = np.zeros_like(base)
         left = budget.astype(np.int64).copy()
         admitted: list[int] = []
         for j in order:
-            if (base[j] <= left).all():
+            if not wait[j] and (base[j] <= left).all():
                 units[j] = base[j]
                 left -= base[j]
                 admitted.append(j)
@@ -114,13 +129,22 @@ class OptimusScheduler(EstimatingScheduler):
         eye = np.eye(r, dtype=np.int64)
         gains = np.full((j_count, r), -np.inf)
         rem_now = np.zeros(j_count)
+        cap_f = view.capacity[agent].astype(np.float64)
+        press = 0.0  # the tasks left waiting, as in EstimatingScheduler.pressure
+        if self.allocation_rule == "cost":
+            left_out = np.setdiff1d(self.waiting_tasks(agent), jobs[admitted])
+            press = float((1.0 / view.num_visible[left_out]).sum())
 
         def refresh(j: int) -> None:
             task, k = int(jobs[j]), int(types[j])
             cands = np.concatenate([units[j][None], units[j][None] + eye])
-            rem = model.remaining(task, k, cands)
+            rem = model.remaining(task, k, cands, agent)
+            rem = rem * (1.0 + press * (cands / cap_f).max(axis=1))
             rem_now[j] = rem[0]
-            gains[j] = np.where(units[j] < upper[j], rem[0] - rem[1:], -np.inf)
+            gain = rem[0] - rem[1:]
+            if self.relative_gain:
+                gain = gain / max(rem[0], 1e-9)
+            gains[j] = np.where(units[j] < upper[j], gain, -np.inf)
 
         for j in grow:
             refresh(j)
@@ -163,7 +187,7 @@ class OptimusScheduler(EstimatingScheduler):
                 if not model.fitted(k):
                     final[j] = cur
                     continue
-                rem = model.remaining(task, k, np.stack([cur, target[j]]))
+                rem = model.remaining(task, k, np.stack([cur, target[j]]), agent)
                 if rem[0] - rem[1] < 1.0 - types_cfg[k].switch_penalty:
                     final[j] = cur
             if (final.sum(axis=0) > cap).any():
@@ -172,7 +196,9 @@ class OptimusScheduler(EstimatingScheduler):
             self._plan[agent] = [(int(jobs[j]), final[j]) for j in admitted if j >= n_run]
 
     # ----------------------------------------------------------------------------- placement
-    def choose(self, agent: int, cand: Candidates, free: NDArray[np.int64]) -> tuple[int, NDArray[np.int64]]:
+    def choose(
+        self, agent: int, cand: Candidates, free: NDArray[np.int64]
+    ) -> tuple[int, NDArray[np.int64]] | None:
         hit = self.planned_choice(self._plan.get(agent, []), cand)
         if hit is not None:
             return hit
@@ -180,13 +206,15 @@ class OptimusScheduler(EstimatingScheduler):
 
     def allocate_waiting(
         self, agent: int, cand: Candidates, free: NDArray[np.int64]
-    ) -> tuple[int, NDArray[np.int64]]:
+    ) -> tuple[int, NDArray[np.int64]] | None:
         """The Optimus allocation over the waiting candidates within ``free``: the
         highest-priority admitted task and its units."""
         view = self.sim_view
         num_jobs = self.waiting_count(agent) + int(view.running_count[agent])
         admitted, units = self.allocate(agent, cand.tasks, free.copy(), num_jobs, cand.hi)
-        j = admitted[0]  # the first candidate in priority order always fits (its base <= hi)
+        if not admitted:
+            return None  # every candidate waits for units to free up (see cost_aware)
+        j = admitted[0]
         return j, np.minimum(units[j], cand.hi[j])
 
 
@@ -205,5 +233,36 @@ class OptimusNonPreemptiveScheduler(OptimusScheduler):
     name = "optimus-np"
     uses_elastic_api = False
 
-    def choose(self, agent: int, cand: Candidates, free: NDArray[np.int64]) -> tuple[int, NDArray[np.int64]]:
+    def choose(
+        self, agent: int, cand: Candidates, free: NDArray[np.int64]
+    ) -> tuple[int, NDArray[np.int64]] | None:
         return self.allocate_waiting(agent, cand, free)
+
+
+class OptimusPaperScheduler(OptimusScheduler):
+    """``optimus-paper``: :class:`OptimusScheduler` with the paper's duration model, as the
+    TapFinger paper's Optimus baseline (SPEC.md section 12): ELASTIC, the Optimus function
+    ``a/w + b + c*w/p + d*w + e*p`` (plus ``f*w/x`` per extra resource) fitted by non-negative
+    least squares in slots (:class:`~agents.baselines._common.DurationModel`), and the plain
+    marginal gain in estimated remaining time (no congestion term). Used for the paper table.
+
+    Conflicts: as :class:`OptimusScheduler`.
+    """
+
+    name = "optimus-paper"
+    duration_family = "optimus"
+    allocation_rule = "share"
+    relative_gain = False
+
+
+class OptimusNonPreemptivePaperScheduler(OptimusNonPreemptiveScheduler):
+    """``optimus-np-paper``: :class:`OptimusNonPreemptiveScheduler` with the paper's duration
+    model and gain (see :class:`OptimusPaperScheduler`).
+
+    Conflicts: as :class:`OptimusNonPreemptiveScheduler`.
+    """
+
+    name = "optimus-np-paper"
+    duration_family = "optimus"
+    allocation_rule = "share"
+    relative_gain = False

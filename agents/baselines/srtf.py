@@ -26,7 +26,11 @@ class SrtfScheduler(EstimatingScheduler):
 
     name = "srtf"
 
-    def choose(self, agent: int, cand: Candidates, free: NDArray[np.int64]) -> tuple[int, NDArray[np.int64]]:
+    def choose(
+        self, agent: int, cand: Candidates, free: NDArray[np.int64]
+    ) -> tuple[int, NDArray[np.int64]] | None:
         units, est = self.proposals(agent, cand)
         j = int(np.argmin(est))
+        if not np.isfinite(est[j]):
+            return None  # nothing fits well now: wait for running tasks to free units
         return j, units[j]

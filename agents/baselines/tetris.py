@@ -32,10 +32,15 @@ class TetrisScheduler(EstimatingScheduler):
         super().__init__()
         self.srt_weight = srt_weight
 
-    def choose(self, agent: int, cand: Candidates, free: NDArray[np.int64]) -> tuple[int, NDArray[np.int64]]:
+    def choose(
+        self, agent: int, cand: Candidates, free: NDArray[np.int64]
+    ) -> tuple[int, NDArray[np.int64]] | None:
         cap = self.sim_view.capacity[agent].astype(np.float64)
         units, est = self.proposals(agent, cand)
+        ok = np.isfinite(est)
+        if not ok.any():
+            return None  # nothing fits well now: wait for running tasks to free units
         align = ((units / cap) * (free / cap)).sum(axis=1)
-        score = align / max(float(align.max()), 1e-12) + self.srt_weight * float(est.min()) / est
-        j = int(np.argmax(score))
+        score = align / max(float(align[ok].max()), 1e-12) + self.srt_weight * float(est[ok].min()) / est
+        j = int(np.argmax(np.where(ok, score, -np.inf)))
         return j, units[j]

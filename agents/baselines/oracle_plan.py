@@ -1,0 +1,463 @@
+"""``oracle-plan``: ORACLE. A clairvoyant offline plan solved with OR-Tools CP-SAT, replayed.
+
+Given the episode's whole workload (arrivals, types, visibility, data-transfer delays, per-task
+work: all drawn at reset) and the true speed models, :func:`solve_plan` chooses for every task a
+cluster that sees it, a start slot no earlier than its arrival and an allocation, so that the
+per-cluster capacities hold in every slot and the total JCT is minimal. The plan is
+non-preemptive (an allocation is held from placement to completion, as every non-elastic
+scheduler here does) and each task's allocation comes from a small candidate set
+(:func:`candidate_options`: the Pareto front of normalised units vs. slots, at most
+``max_options`` per task and cluster), so the optimum is over those candidates.
+
+The model (all times in slots): task ``t`` placed on cluster ``c`` at slot ``s`` with units
+``u`` of run time ``D`` holds ``u`` during ``[s, s + delay(t, c) + D)`` and completes in slot
+``s + delay + D - 1``, so its JCT is ``s + delay + D - arrival(t)`` (SPEC.md section 3). Each
+(task, cluster, allocation) is an optional fixed-size interval sharing the task's start
+variable; one per task is present; ``AddCumulative`` per cluster and resource. A serial
+earliest-completion list schedule (:func:`greedy_plan`) is the solver's hint and gives the
+horizon. The solver runs deterministically (``interleave_search``, a deterministic-time limit, a
+fixed seed), so one seed gives one plan, bit for bit, on a given machine and OR-Tools version.
+
+**What the plan relaxes.** The pending-slot limit (``max_pending`` per agent, the rest queued) is
+not modelled: a task the plan starts while it is still in an agent's overflow queue is placed as
+soon as it reaches a pending slot. The replay (:class:`OraclePlanScheduler`) places each
+planned task at its planned slot when it can, else as soon as it fits, so the replayed JCT can
+exceed the plan's; both are reported. Progress noise (``progress_noise > 0``) is not known in
+advance: the plan uses the noiseless durations.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agents.baselines._common import Candidates, HeuristicScheduler, box_grid
+from agents.baselines.oracle import OracleDurations
+from edgesched_env.sim.view import SimView
+
+__all__ = [
+    "OraclePlanScheduler",
+    "Plan",
+    "PlanInstance",
+    "PlanOption",
+    "candidate_options",
+    "check_plan",
+    "greedy_plan",
+    "solve_plan",
+]
+
+
+@dataclass(frozen=True)
+class PlanOption:
+    """One way to run a task: on ``cluster`` with ``units`` ``(R,)``, ``run`` slots of progress
+    after ``delay`` slots of data transfer (the units are held for ``delay + run`` slots)."""
+
+    cluster: int
+    units: tuple[int, ...]
+    run: int
+    delay: int
+
+    @property
+    def size(self) -> int:
+        """Slots the units are held: ``delay + run``."""
+        return self.delay + self.run
+
+
+@dataclass
+class PlanInstance:
+    """The offline problem: every task's arrival slot and its options; the clusters' capacities.
+
+    Attributes:
+        arrival: ``(T,)`` arrival slot of each task.
+        options: per task, its :class:`PlanOption` list (never empty; fastest first).
+        capacity: ``(N, R)`` units per cluster.
+    """
+
+    arrival: NDArray[np.int64]
+    options: list[list[PlanOption]]
+    capacity: NDArray[np.int64]
+
+    @property
+    def num_tasks(self) -> int:
+        return int(self.arrival.shape[0])
+
+    @classmethod
+    def from_view(cls, view: SimView, max_options: int = 5) -> PlanInstance:
+        """ORACLE: the instance of ``view``'s episode (call after ``reset``: the whole workload is
+        drawn then), with the true noiseless durations.
+
+        Raises:
+            ValueError: a task no cluster can run (its minimum exceeds every capacity that sees it).
+        """
+        oracle = OracleDurations(view)
+        cap = np.asarray(view.capacity, dtype=np.int64)
+        scale = np.maximum(oracle.upper, 1).astype(np.float64)
+        cache: dict[tuple[Any, ...], list[tuple[tuple[int, ...], int]]] = {}
+        options: list[list[PlanOption]] = []
+        for task in range(view.num_tasks):
+            k = int(view.type_idx[task])
+            lo = np.asarray(view.min_request[task], dtype=np.int64)
+            work = float(view.oracle_work[task])
+            opts: list[PlanOption] = []
+            for c in np.flatnonzero(view.visible[task]).tolist():
+                hi = np.minimum(cap[c], view.max_level)
+                if (lo > hi).any():
+                    continue
+                factor = float(view.oracle_speed_factor[c])
+                key = (k, work, factor, tuple(lo.tolist()), tuple(hi.tolist()), max_options)
+                cands = cache.get(key)
+                if cands is None:
+                    tab = oracle.table(k, work, factor)
+                    sub = tab[tuple(slice(int(a), int(b) + 1) for a, b in zip(lo, hi))]
+                    cands = candidate_options(box_grid(lo, hi), sub.ravel(), scale, max_options)
+                    cache[key] = cands
+                delay = int(view.delay_slots[task, c])
+                opts += [PlanOption(int(c), units, run, delay) for units, run in cands]
+            if not opts:
+                raise ValueError(f"oracle-plan: task {task} fits on no cluster that sees it")
+            opts.sort(key=lambda o: (o.size, o.cluster))
+            options.append(opts)
+        return cls(np.asarray(view.arrival_slot, dtype=np.int64).copy(), options, cap.copy())
+
+
+def candidate_options(
+    grid: NDArray[np.int64], slots: NDArray[np.float64], scale: NDArray[np.float64], max_options: int = 5
+) -> list[tuple[tuple[int, ...], int]]:
+    """The Pareto front of cost (units normalised by ``scale``, summed) vs. slots, thinned.
+
+    Args:
+        grid: ``(n, R)`` allocations.
+        slots: ``(n,)`` run slots of each (``inf``: never finishes).
+        scale: ``(R,)`` units that count as 1 (e.g. the per-task maximum).
+        max_options: keep at most this many: the fastest, the cheapest, and between them the
+            front points closest to evenly spaced in log(slots).
+
+    Returns:
+        ``[(units, slots), ...]``, fastest first, each strictly cheaper than the previous.
+    """
+    ok = np.isfinite(slots)
+    if not ok.any():
+        return []
+    g, d = grid[ok], slots[ok].astype(np.int64)
+    cost = (g / scale).sum(axis=1)
+    order = np.lexsort((cost, d))  # by slots, then by cost
+    front: list[int] = []
+    for i in order.tolist():
+        if not front or (d[i] > d[front[-1]] and cost[i] < cost[front[-1]] - 1e-12):
+            front.append(i)
+    if len(front) > max_options >= 2:
+        logs = np.log(d[front].astype(np.float64))
+        targets = np.linspace(logs[0], logs[-1], max_options)
+        keep = sorted({int(np.argmin(np.abs(logs - x))) for x in targets} | {0, len(front) - 1})
+        front = [front[i] for i in keep]
+    elif max_options == 1:
+        front = front[:1]
+    return [(tuple(int(x) for x in g[i]), int(d[i])) for i in front]
+
+
+@dataclass
+class Plan:
+    """A plan: per task its cluster, start slot, units and (exclusive) end slot.
+
+    Attributes:
+        cluster, start, end: ``(T,)`` int64; ``end = start + delay + run``, one past the slot in
+            which the task completes.
+        units: ``(T, R)`` int64.
+        option: ``(T,)`` index into the instance's options of each task.
+        total_jct: the plan's total JCT (slots): ``sum(end - arrival)``.
+        bound: a lower bound on the total JCT of any plan over the same candidates (the
+            solver's; equal to ``total_jct`` when proven optimal).
+        status: ``"optimal"``, ``"feasible"`` (time limit reached) or ``"greedy"`` (the list
+            schedule, no solver run or no solution found).
+        info: solver statistics (wall seconds, deterministic time, branches, ...).
+    """
+
+    cluster: NDArray[np.int64]
+    start: NDArray[np.int64]
+    end: NDArray[np.int64]
+    units: NDArray[np.int64]
+    option: NDArray[np.int64]
+    total_jct: int
+    bound: float
+    status: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def gap(self) -> float:
+        """Relative optimality gap ``(total_jct - bound) / total_jct`` (0 when proven optimal)."""
+        return 0.0 if self.total_jct <= 0 else max(0.0, (self.total_jct - self.bound) / self.total_jct)
+
+    def jct(self, arrival: NDArray[np.int64]) -> NDArray[np.int64]:
+        """``(T,)`` each task's JCT in the plan (slots)."""
+        return self.end - arrival
+
+
+def _plan_from(inst: PlanInstance, choice: list[int], start: list[int]) -> tuple[NDArray[np.int64], ...]:
+    t_count = inst.num_tasks
+    r = inst.capacity.shape[1]
+    cluster = np.zeros(t_count, dtype=np.int64)
+    units = np.zeros((t_count, r), dtype=np.int64)
+    end = np.zeros(t_count, dtype=np.int64)
+    for t in range(t_count):
+        o = inst.options[t][choice[t]]
+        cluster[t] = o.cluster
+        units[t] = o.units
+        end[t] = start[t] + o.size
+    return cluster, np.asarray(start, dtype=np.int64), end, units, np.asarray(choice, dtype=np.int64)
+
+
+def greedy_plan(inst: PlanInstance) -> Plan:
+    """A serial list schedule: tasks in arrival order (ties: id), each at the option and earliest
+    feasible start that completes it soonest (ties: the cheaper option, then the lower cluster).
+
+    Always feasible; the solver's hint and the source of its horizon.
+    """
+    n, r = inst.capacity.shape
+    horizon = int(inst.arrival.max(initial=0)) + sum(min(o.size for o in opts) for opts in inst.options) + 1
+    usage = np.zeros(
+        (n, horizon + max((o.size for opts in inst.options for o in opts), default=1) + 1, r), np.int64
+    )
+    order = np.lexsort((np.arange(inst.num_tasks), inst.arrival))
+    choice = [0] * inst.num_tasks
+    start = [0] * inst.num_tasks
+    for t in order.tolist():
+        a = int(inst.arrival[t])
+        best: tuple[int, int, int] | None = None
+        for j, o in enumerate(inst.options[t]):
+            u = np.asarray(o.units, dtype=np.int64)
+            ok = (usage[o.cluster] + u[None, :] <= inst.capacity[o.cluster][None, :]).all(axis=1)
+            bad = np.concatenate([[0], np.cumsum(~ok)])
+            s_all = np.arange(a, ok.shape[0] - o.size + 1)
+            free = bad[s_all + o.size] - bad[s_all] == 0
+            s = int(s_all[np.argmax(free)])  # the horizon guarantees one free window
+            key = (s + o.size, j, o.cluster)
+            if best is None or key < best:
+                best = (s + o.size, j, s)
+        assert best is not None
+        _, j, s = best
+        o = inst.options[t][j]
+        usage[o.cluster, s : s + o.size] += np.asarray(o.units, dtype=np.int64)
+        choice[t], start[t] = j, s
+    cluster, st, end, units, opt = _plan_from(inst, choice, start)
+    total = int((end - inst.arrival).sum())
+    return Plan(cluster, st, end, units, opt, total, float("-inf"), "greedy", {})
+
+
+def solve_plan(
+    inst: PlanInstance,
+    time_limit: float = 20.0,
+    workers: int = 4,
+    seed: int = 0,
+    wall_limit: float | None = None,
+) -> Plan:
+    """Minimise the total JCT of ``inst`` with CP-SAT, from the :func:`greedy_plan` hint.
+
+    Args:
+        time_limit: CP-SAT deterministic-time budget (its work units, about seconds of one core):
+            the result does not depend on the machine's speed or load.
+        workers: CP-SAT subsolvers, interleaved deterministically.
+        seed: the solver's random seed.
+        wall_limit: optional wall-clock cap (seconds); if it is what stops the search the
+            result is no longer reproducible, so ``info["wall_limit_hit"]`` says so.
+
+    Returns:
+        The best plan found (never worse than the greedy one), with the solver's bound.
+
+    Raises:
+        ImportError: ``ortools`` is not installed (``pip install 'edgesched[plan]'``).
+    """
+    try:
+        from ortools.sat.python import cp_model
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError("oracle-plan needs OR-Tools: pip install 'edgesched[plan]' (or ortools)") from exc
+    greedy = greedy_plan(inst)
+    arrival = inst.arrival
+    t_count = inst.num_tasks
+    min_size = np.array([min(o.size for o in opts) for opts in inst.options], dtype=np.int64)
+    slack_total = greedy.total_jct - int(min_size.sum())  # any better plan waits at most this much in all
+    m = cp_model.CpModel()
+    n, r = inst.capacity.shape
+    intervals: list[list[Any]] = [[] for _ in range(n)]
+    demands: list[list[tuple[int, ...]]] = [[] for _ in range(n)]
+    starts: list[Any] = []
+    presences: list[list[Any]] = []
+    ends: list[Any] = []
+    for t in range(t_count):
+        opts = inst.options[t]
+        a = int(arrival[t])
+        s = m.new_int_var(a, a + slack_total, f"s{t}")
+        starts.append(s)
+        pres: list[Any]
+        if len(opts) == 1:
+            pres = [None]
+        else:
+            pres = [m.new_bool_var(f"x{t}_{j}") for j in range(len(opts))]
+            m.add_exactly_one(pres)
+        presences.append(pres)
+        for j, o in enumerate(opts):
+            if pres[j] is None:
+                iv = m.new_fixed_size_interval_var(s, o.size, f"i{t}_{j}")
+            else:
+                iv = m.new_optional_fixed_size_interval_var(s, o.size, pres[j], f"i{t}_{j}")
+            intervals[o.cluster].append(iv)
+            demands[o.cluster].append(o.units)
+        size = opts[0].size if pres[0] is None else sum(o.size * p for o, p in zip(opts, pres))
+        ends.append(s + size)
+        m.add_hint(s, int(greedy.start[t]))
+        if pres[0] is not None:
+            for j, p in enumerate(pres):
+                m.add_hint(p, int(j == greedy.option[t]))
+    for c in range(n):
+        for res in range(r):
+            ivs = [iv for iv, d in zip(intervals[c], demands[c]) if d[res] > 0]
+            dem = [d[res] for d in demands[c] if d[res] > 0]
+            if ivs and sum(dem) > inst.capacity[c, res]:
+                m.add_cumulative(ivs, dem, int(inst.capacity[c, res]))
+    m.minimize(sum(ends))
+    solver = cp_model.CpSolver()
+    prm = solver.parameters
+    prm.num_workers = workers
+    prm.interleave_search = True
+    prm.random_seed = seed
+    prm.max_deterministic_time = time_limit
+    if wall_limit is not None:
+        prm.max_time_in_seconds = wall_limit
+    t0 = time.perf_counter()
+    status = solver.solve(m)
+    wall = time.perf_counter() - t0
+    info = {
+        "wall_s": wall,
+        "deterministic_time": solver.deterministic_time,
+        "branches": solver.num_branches,
+        "wall_limit_hit": wall_limit is not None and wall >= wall_limit * 0.99,
+        "greedy_total_jct": greedy.total_jct,
+        "intervals": sum(len(x) for x in intervals),
+        "solver_status": solver.status_name(status),
+    }
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        greedy.info = info
+        return greedy
+    choice = [
+        0 if presences[t][0] is None else next(j for j, p in enumerate(presences[t]) if solver.value(p))
+        for t in range(t_count)
+    ]
+    start = [int(solver.value(s)) for s in starts]
+    cluster, st, end, units, opt = _plan_from(inst, choice, start)
+    total = int((end - arrival).sum())
+    bound = float(solver.best_objective_bound) - float(arrival.sum())
+    if status == cp_model.OPTIMAL:
+        bound = float(total)
+    plan = Plan(
+        cluster,
+        st,
+        end,
+        units,
+        opt,
+        total,
+        bound,
+        "optimal" if status == cp_model.OPTIMAL else "feasible",
+        info,
+    )
+    if plan.total_jct > greedy.total_jct:  # cannot happen with a valid hint; keep the better one
+        greedy.info, greedy.bound = info, bound
+        return greedy
+    return plan
+
+
+def check_plan(inst: PlanInstance, plan: Plan) -> None:
+    """Raise ``ValueError`` naming the first violation: an option that is not the task's (wrong
+    cluster, which would break visibility, or wrong units or size), a start before the arrival,
+    or a cluster over capacity in some slot."""
+    t_count = inst.num_tasks
+    for t in range(t_count):
+        o = inst.options[t][int(plan.option[t])]
+        if o.cluster != plan.cluster[t] or tuple(plan.units[t].tolist()) != o.units:
+            raise ValueError(f"task {t}: planned cluster/units are not one of its options")
+        if plan.end[t] - plan.start[t] != o.size:
+            raise ValueError(f"task {t}: planned span {plan.end[t] - plan.start[t]} != option size {o.size}")
+        if plan.start[t] < inst.arrival[t]:
+            raise ValueError(f"task {t}: starts at slot {plan.start[t]} before its arrival {inst.arrival[t]}")
+    horizon = int(plan.end.max(initial=0))
+    n, r = inst.capacity.shape
+    use = np.zeros((n, horizon + 1, r), dtype=np.int64)
+    for t in range(t_count):
+        use[plan.cluster[t], plan.start[t] : plan.end[t]] += plan.units[t]
+    over = np.argwhere(use > inst.capacity[:, None, :])
+    if over.shape[0]:
+        c, s, res = (int(x) for x in over[0])
+        raise ValueError(f"cluster {c} over capacity in resource {res} at slot {s}")
+
+
+class OraclePlanScheduler(HeuristicScheduler):
+    """ORACLE (reads the workload of the whole episode and the hidden speed models): replays a
+    clairvoyant CP-SAT plan (:func:`solve_plan`), a reference point for the true headroom.
+
+    At the first decision of an episode it builds the :class:`PlanInstance` and solves it; then,
+    at every round, each agent places the task planned on its cluster with the earliest planned
+    start (ties: id) among those whose planned start has come, that are in its pending slots and
+    fit now at their planned units. With no disturbance every task is placed exactly at its
+    planned slot and the replayed JCTs are the plan's; a task still queued at its planned start
+    (the plan ignores the pending-slot limit) is placed as soon as it can be.
+
+    Conflicts: none; the plan gives every task to one cluster, so no two agents pick the same task.
+
+    Args:
+        time_limit: CP-SAT deterministic-time budget per episode (see :func:`solve_plan`).
+        max_options: candidate allocations per task and cluster.
+        workers: CP-SAT subsolvers.
+
+    Attributes:
+        last_plan: the plan of the current episode (``None`` before the first ``act``).
+        last_instance: its instance.
+    """
+
+    name = "oracle-plan"
+    uses_oracle = True
+
+    def __init__(self, time_limit: float = 20.0, max_options: int = 5, workers: int = 4) -> None:
+        super().__init__()
+        self.time_limit = time_limit
+        self.max_options = max_options
+        self.workers = workers
+        self.last_plan: Plan | None = None
+        self.last_instance: PlanInstance | None = None
+        self._episode: object | None = None
+        self._seed = 0
+
+    def reset(self, seed: int | None = None) -> None:
+        super().reset(seed)
+        self._seed = 0 if seed is None else int(seed)
+        self._episode = None
+
+    def on_round(self) -> None:
+        view = self.sim_view
+        if self._episode is not view.workload:
+            self._episode = view.workload
+            self.last_instance = PlanInstance.from_view(view, self.max_options)
+            self.last_plan = solve_plan(
+                self.last_instance, self.time_limit, self.workers, seed=self._seed % (2**31)
+            )
+
+    def choose(
+        self, agent: int, cand: Candidates, free: NDArray[np.int64]
+    ) -> tuple[int, NDArray[np.int64]] | None:
+        plan = self.last_plan
+        assert plan is not None
+        t_now = self.sim_view.t
+        best: tuple[int, int, int] | None = None
+        for j, task in enumerate(cand.tasks.tolist()):
+            if plan.cluster[task] != agent or plan.start[task] > t_now:
+                continue
+            if (plan.units[task] > cand.hi[j]).any():
+                continue
+            key = (int(plan.start[task]), task, j)
+            if best is None or key < best:
+                best = key
+        if best is None:
+            return None
+        j = best[2]
+        return j, plan.units[int(cand.tasks[j])].copy()
