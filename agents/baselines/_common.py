@@ -246,8 +246,6 @@ class TaskTracker:
         sample_host: cluster each completed task ran on.
         sample_delay: its data-transfer delay (slots, public: ``SimView.delay_slots``), which
             ``sample_slots`` includes (the task holds its units while its input arrives).
-        sample_resized: whether the scheduler resized the task (its duration then includes
-            switch penalties).
         running_ids: tasks running (or preempted) at the last update; ``type_idx``, ``host``
             and ``delay_slots`` are the view's public arrays at that update (read-only).
     """
@@ -264,7 +262,6 @@ class TaskTracker:
         self.sample_slots: list[float] = []
         self.sample_host: list[int] = []
         self.sample_delay: list[float] = []
-        self.sample_resized: list[bool] = []
         self.running_ids = np.zeros(0, dtype=np.int64)
         self.type_idx = np.zeros(0, dtype=np.int64)
         self.host = np.zeros(0, dtype=np.int64)
@@ -278,7 +275,7 @@ class TaskTracker:
         self._seen_done = np.zeros(t_count, dtype=bool)
         self._last_t = t
         self.sample_type, self.sample_alloc, self.sample_slots = [], [], []
-        self.sample_host, self.sample_delay, self.sample_resized = [], [], []
+        self.sample_host, self.sample_delay = [], []
 
     @property
     def num_samples(self) -> int:
@@ -315,7 +312,6 @@ class TaskTracker:
                     h = int(host[task])
                     self.sample_host.append(h)
                     self.sample_delay.append(float(delay[task, h]) if h >= 0 else 0.0)
-                    self.sample_resized.append(bool(self.resized[task]))
         running = status == RUNNING
         self._snap = np.where(running[:, None], view.alloc, 0)
         self.running_ids = np.flatnonzero(running)

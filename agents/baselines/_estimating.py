@@ -46,6 +46,8 @@ class EstimatingScheduler(HeuristicScheduler):
     def __init__(self) -> None:
         super().__init__()
         self._model: DurationModel | None = None
+        self._floors_key: tuple[int, int] = (-1, -1)
+        self._floors: dict[int, NDArray[np.float64] | None] = {}
 
     def reset(self, seed: int | None = None) -> None:
         super().reset(seed)
@@ -92,20 +94,37 @@ class EstimatingScheduler(HeuristicScheduler):
         """
         if self.duration_family != "monotone":
             return np.ones(grid.shape[0], dtype=bool)
-        tr = self.tracker
-        held = [a for k, a in zip(tr.sample_type, tr.sample_alloc) if k == type_idx]
-        if not held:
+        floors = self._explored_floors(type_idx)
+        if floors is None:
             return np.ones(grid.shape[0], dtype=bool)
-        model = self.model
-        g_idx = model.gpu_idx
-        h = np.stack(held)
-        g_seen = np.maximum(h[:, g_idx], 1.0)
+        g_idx = self.model.gpu_idx
         g = np.maximum(grid[:, g_idx], 1).astype(np.float64)
-        ok = g >= g_seen.min() / 2.0
+        ok = g >= floors[g_idx]
         for r in range(grid.shape[1]):
             if r != g_idx:
-                ok &= grid[:, r] / g >= (h[:, r] / g_seen).min() / 2.0
+                ok &= grid[:, r] / g >= floors[r]
         return ok
+
+    def _explored_floors(self, type_idx: int) -> NDArray[np.float64] | None:
+        """``(R,)`` half the fewest gpus (at the gpu index) and half the lowest units per gpu of
+        every other resource among the type's completed samples, or ``None`` without samples.
+        Cached until the tracker records a new sample (it is asked for every candidate)."""
+        tr = self.tracker
+        key = (id(tr), tr.num_samples)
+        if self._floors_key != key:
+            self._floors_key, self._floors = key, {}
+        if type_idx not in self._floors:
+            held = [a for k, a in zip(tr.sample_type, tr.sample_alloc) if k == type_idx]
+            if not held:
+                self._floors[type_idx] = None
+            else:
+                g_idx = self.model.gpu_idx
+                h = np.stack(held)
+                g_seen = np.maximum(h[:, g_idx], 1.0)
+                floors = (h / g_seen[:, None]).min(axis=0) / 2.0
+                floors[g_idx] = g_seen.min() / 2.0
+                self._floors[type_idx] = floors
+        return self._floors[type_idx]
 
     def explored_min(
         self, type_idx: int, lo: NDArray[np.int64], hi: NDArray[np.int64], scale: NDArray[np.int64]

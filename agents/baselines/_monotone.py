@@ -145,7 +145,6 @@ class MonotoneDurationModel(DurationModel):
         if self._seen_key == key:
             return
         self._seen_key = key
-        self._seen = tr.num_samples
         if tr.num_samples == 0:
             return
         types = np.asarray(tr.sample_type)
@@ -215,7 +214,6 @@ class MonotoneDurationModel(DurationModel):
                 sel = np.flatnonzero(types == k)
                 if sel.shape[0]:
                     self._log_mean[k] = float(yo[sel].mean())
-                    self._mean[k] = float(np.exp(yo[sel].mean()))
                 if pooled is None:
                     pred[sel] = yo[sel].mean() if sel.shape[0] else 0.0
                     continue

@@ -31,7 +31,6 @@ def tracker(samples: list[tuple[int, np.ndarray, float, int]], r: int = 3) -> Ta
         tr.sample_slots.append(float(d))
         tr.sample_host.append(h)
         tr.sample_delay.append(0.0)
-        tr.sample_resized.append(False)
     return tr
 
 
