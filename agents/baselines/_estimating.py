@@ -12,7 +12,11 @@ Two choices, as class attributes, distinguish the current schedulers from the pa
   cluster, over everything it may get now (:meth:`EstimatingScheduler.cost_aware`); ``"share"``:
   the cheapest allocation within 5% of the fastest estimate inside the fair share.
 
-Either way a type whose model is not fitted yet gets its fair share (exploration).
+* ``exploration``: how a type whose model is not fitted yet is run (so that its samples cover
+  the allocation range). ``"alternate"`` (default): its tasks take, in turn, everything they may
+  get now and their fair share (so the fit sees both ends of the range; on the measured presets,
+  where big allocations pay, the first sample is the fast one); ``"share"``: always the fair share
+  (the paper-era variants).
 """
 
 from __future__ import annotations
@@ -37,11 +41,13 @@ class EstimatingScheduler(HeuristicScheduler):
         allocation_rule: ``"cost"`` or ``"share"`` (see the module docstring).
         fit_criterion: how the Optimus function is fitted (``"lsq"`` or ``"bic"``, see
             :func:`~agents.baselines._common.fit_speed_function`); unused by ``"monotone"``.
+        exploration: ``"alternate"`` or ``"share"`` (see the module docstring).
     """
 
     duration_family = "monotone"
     allocation_rule = "cost"
     fit_criterion = "lsq"
+    exploration = "alternate"
 
     def __init__(self) -> None:
         super().__init__()
@@ -176,10 +182,25 @@ class EstimatingScheduler(HeuristicScheduler):
 
     def share_box_hi(self, agent: int, cand: Candidates) -> NDArray[np.int64]:
         """``(c, R)``: each candidate's fair share (``capacity // (waiting + running)``), within
-        its minimum and what it may get now: the exploration allocation of an unfitted type."""
+        its minimum and what it may get now (``"share"``), or, with ``exploration =
+        "alternate"``, everything it may get now for a candidate whose type has had an even
+        number of tasks placed so far: the exploration allocation of an unfitted type."""
         jobs = self.waiting_count(agent) + int(self.sim_view.running_count[agent])
         share = self.fair_share(agent, jobs)
-        return np.clip(share[None, :], cand.lo, cand.hi)
+        out = np.clip(share[None, :], cand.lo, cand.hi)
+        if self.exploration == "alternate":
+            big = self.explore_big(cand.tasks)
+            out[big] = cand.hi[big]
+        elif self.exploration != "share":
+            raise ValueError(f"{self.name}: unknown exploration {self.exploration!r}")
+        return out
+
+    def explore_big(self, tasks: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """``(c,)``: whether each task's type has had an even number of tasks placed so far (its
+        turn to explore with everything it may get, under ``exploration = "alternate"``)."""
+        view = self.sim_view
+        placed = np.bincount(view.type_idx[view.placed_slot >= 0], minlength=view.config.num_types)
+        return placed[view.type_idx[tasks]] % 2 == 0
 
     def proposals(self, agent: int, cand: Candidates) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """Each candidate's allocation and estimated duration (slots). Once its type is fitted:

@@ -91,6 +91,7 @@ class OptimusScheduler(EstimatingScheduler):
         rem0 = np.zeros(j_count)
         wait = np.zeros(j_count, dtype=bool)  # no explored allocation fits now (see cost_aware)
         types = view.type_idx[jobs]
+        big = self.explore_big(jobs) if self.exploration == "alternate" else np.zeros(j_count, dtype=bool)
         for j, task in enumerate(jobs.tolist()):
             k = int(types[j])
             lo = view.min_request[task]
@@ -108,6 +109,8 @@ class OptimusScheduler(EstimatingScheduler):
                 base[j] = self.explored_min(k, lo, upper, view.capacity[agent])
             elif cur.any():
                 base[j] = cur
+            elif big[j]:  # exploration = "alternate": this task explores with the whole budget
+                base[j] = np.clip(np.minimum(budget, max_level), lo, max_level)
             else:
                 base[j] = np.clip(share, lo, max_level)
             if cap is not None:
@@ -253,6 +256,7 @@ class OptimusPaperScheduler(OptimusScheduler):
     duration_family = "optimus"
     allocation_rule = "share"
     relative_gain = False
+    exploration = "share"
 
 
 class OptimusNonPreemptivePaperScheduler(OptimusNonPreemptiveScheduler):
@@ -266,3 +270,4 @@ class OptimusNonPreemptivePaperScheduler(OptimusNonPreemptiveScheduler):
     duration_family = "optimus"
     allocation_rule = "share"
     relative_gain = False
+    exploration = "share"

@@ -20,16 +20,19 @@ fixed seed), so one seed gives one plan, bit for bit, on a given machine and OR-
 
 **What the plan relaxes.** The pending-slot limit (``max_pending`` per agent, the rest queued) is
 not modelled: a task the plan starts while it is still in an agent's overflow queue is placed as
-soon as it reaches a pending slot. The replay (:class:`OraclePlanScheduler`) places each
+soon as it reaches a pending slot. The replay (:class:`PlanReplayScheduler`) places each
 planned task at its planned slot when it can, else as soon as it fits, so the replayed JCT can
-exceed the plan's; both are reported. Progress noise (``progress_noise > 0``) is not known in
-advance: the plan uses the noiseless durations.
+exceed the plan's. :class:`OraclePlanScheduler` therefore replays every candidate (the CP-SAT
+plan and the list schedules it may start from, one of them the schedule ``oracle-greedy``
+follows) in a copy of the episode and keeps the best replay; planned and replayed figures are
+both reported. Progress noise (``progress_noise > 0``) is not known in advance: the plans use
+the noiseless durations.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -44,9 +47,13 @@ __all__ = [
     "Plan",
     "PlanInstance",
     "PlanOption",
+    "PlanReplayScheduler",
     "candidate_options",
     "check_plan",
     "greedy_plan",
+    "parallel_plan",
+    "plan_from_episode",
+    "simulate",
     "solve_plan",
 ]
 
@@ -171,8 +178,10 @@ class Plan:
         total_jct: the plan's total JCT (slots): ``sum(end - arrival)``.
         bound: a lower bound on the total JCT of any plan over the same candidates (the
             solver's; equal to ``total_jct`` when proven optimal).
-        status: ``"optimal"``, ``"feasible"`` (time limit reached) or ``"greedy"`` (the list
-            schedule, no solver run or no solution found).
+        status: ``"optimal"``, ``"feasible"`` (time limit reached), or the list schedule it
+            is when no solver ran or it found nothing better: ``"greedy"``
+            (:func:`greedy_plan`), ``"parallel"`` (:func:`parallel_plan`) or ``"episode"``
+            (:func:`plan_from_episode`).
         info: solver statistics (wall seconds, deterministic time, branches, ...).
     """
 
@@ -247,14 +256,98 @@ def greedy_plan(inst: PlanInstance) -> Plan:
     return Plan(cluster, st, end, units, opt, total, float("-inf"), "greedy", {})
 
 
+def parallel_plan(inst: PlanInstance) -> Plan:
+    """A parallel list schedule: step through the slots; at each, go through the waiting tasks
+    shortest first (their fastest option; ties: arrival, then id) and place each that fits now at
+    the option that completes soonest (ties: the cheaper option, then the lower cluster).
+
+    Where the pending-slot limit binds (many tasks waiting), this order is far better than
+    :func:`greedy_plan`'s arrival order, so it is the better hint there.
+    """
+    n, r = inst.capacity.shape
+    t_count = inst.num_tasks
+    sizes = [np.array([o.size for o in opts], dtype=np.int64) for opts in inst.options]
+    units = [np.array([o.units for o in opts], dtype=np.int64).reshape(len(opts), r) for opts in inst.options]
+    clusters = [np.array([o.cluster for o in opts], dtype=np.int64) for opts in inst.options]
+    horizon = int(inst.arrival.max(initial=0)) + sum(int(z.min()) for z in sizes) + 1
+    usage = np.zeros((n, horizon + max(int(z.max()) for z in sizes) + 1 if t_count else 1, r), np.int64)
+    shortest = np.array([int(z.min()) for z in sizes], dtype=np.int64)
+    order = np.lexsort((np.arange(t_count), inst.arrival, shortest)).tolist()
+    choice = [0] * t_count
+    start = [0] * t_count
+    left = set(range(t_count))
+    s = 0
+    while left:
+        for t in order:
+            if t not in left or inst.arrival[t] > s:
+                continue
+            best: tuple[int, int, int] | None = None
+            for j in range(sizes[t].shape[0]):
+                c, z = int(clusters[t][j]), int(sizes[t][j])
+                if (usage[c, s : s + z] + units[t][j] <= inst.capacity[c]).all():
+                    key = (z, j, c)
+                    if best is None or key < best:
+                        best = key
+            if best is None:
+                continue
+            z, j, c = best
+            usage[c, s : s + z] += units[t][j]
+            choice[t], start[t] = j, s
+            left.discard(t)
+        s += 1
+    cluster, st, end, un, opt = _plan_from(inst, choice, start)
+    total = int((end - inst.arrival).sum())
+    return Plan(cluster, st, end, un, opt, total, float("-inf"), "parallel", {})
+
+
+def plan_from_episode(inst: PlanInstance, view: SimView) -> Plan | None:
+    """The schedule a finished episode followed, as a plan of ``inst`` (same workload).
+
+    Each task's (cluster, units, slots held) becomes its option; one that is not among the
+    task's candidates is added to them (so call this before building other plans: option
+    indices of plans made earlier would shift). ``None`` if the episode is not a plan: a task
+    never completed, or was resized or preempted (its units at the end are not the ones it held
+    throughout, which shows as a span its units cannot explain).
+    """
+    done = view.completion_slot
+    if (done < 0).any() or view.truncated:
+        return None
+    choice: list[int] = []
+    start: list[int] = []
+    for t in range(inst.num_tasks):
+        c, s = int(view.host[t]), int(view.placed_slot[t])
+        u = tuple(int(x) for x in view.alloc[t])
+        size = int(done[t]) + 1 - s
+        delay = int(view.delay_slots[t, c])
+        opts = inst.options[t]
+        same = [j for j, o in enumerate(opts) if o.cluster == c and o.units == u]
+        if same and opts[same[0]].size != size:
+            return None  # resized, preempted or noisy: not a fixed-allocation plan
+        if not same:
+            if size <= delay:
+                return None
+            opts.append(PlanOption(c, u, size - delay, delay))
+            opts.sort(key=lambda o: (o.size, o.cluster))
+        choice.append(-1)
+        start.append(s)
+    for t in range(inst.num_tasks):  # indices after every insertion of this task
+        c = int(view.host[t])
+        u = tuple(int(x) for x in view.alloc[t])
+        choice[t] = next(j for j, o in enumerate(inst.options[t]) if o.cluster == c and o.units == u)
+    cluster, st, end, un, opt = _plan_from(inst, choice, start)
+    total = int((end - inst.arrival).sum())
+    return Plan(cluster, st, end, un, opt, total, float("-inf"), "episode", {})
+
+
 def solve_plan(
     inst: PlanInstance,
     time_limit: float = 20.0,
     workers: int = 4,
     seed: int = 0,
     wall_limit: float | None = None,
+    hint: Plan | None = None,
 ) -> Plan:
-    """Minimise the total JCT of ``inst`` with CP-SAT, from the :func:`greedy_plan` hint.
+    """Minimise the total JCT of ``inst`` with CP-SAT, from a hint (default :func:`greedy_plan`).
 
     Args:
         time_limit: CP-SAT deterministic-time budget (its work units, about seconds of one core):
@@ -263,9 +356,11 @@ def solve_plan(
         seed: the solver's random seed.
         wall_limit: optional wall-clock cap (seconds); if it is what stops the search the
             result is no longer reproducible, so ``info["wall_limit_hit"]`` says so.
+        hint: a valid plan of ``inst`` to start from; its total JCT also bounds every task's
+            wait (a better plan waits less in all).
 
     Returns:
-        The best plan found (never worse than the greedy one), with the solver's bound.
+        The best plan found (never worse than the hint), with the solver's bound.
 
     Raises:
         ImportError: ``ortools`` is not installed (``pip install 'edgesched[plan]'``).
@@ -274,7 +369,7 @@ def solve_plan(
         from ortools.sat.python import cp_model
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ImportError("oracle-plan needs OR-Tools: pip install 'edgesched[plan]' (or ortools)") from exc
-    greedy = greedy_plan(inst)
+    greedy = greedy_plan(inst) if hint is None else hint
     arrival = inst.arrival
     t_count = inst.num_tasks
     min_size = np.array([min(o.size for o in opts) for opts in inst.options], dtype=np.int64)
@@ -334,13 +429,13 @@ def solve_plan(
         "deterministic_time": solver.deterministic_time,
         "branches": solver.num_branches,
         "wall_limit_hit": wall_limit is not None and wall >= wall_limit * 0.99,
-        "greedy_total_jct": greedy.total_jct,
+        "hint_total_jct": greedy.total_jct,
+        "hint_status": greedy.status,
         "intervals": sum(len(x) for x in intervals),
         "solver_status": solver.status_name(status),
     }
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        greedy.info = info
-        return greedy
+        return replace(greedy, info=info)
     choice = [
         0 if presences[t][0] is None else next(j for j, p in enumerate(presences[t]) if solver.value(p))
         for t in range(t_count)
@@ -363,8 +458,7 @@ def solve_plan(
         info,
     )
     if plan.total_jct > greedy.total_jct:  # cannot happen with a valid hint; keep the better one
-        greedy.info, greedy.bound = info, bound
-        return greedy
+        return replace(greedy, info=info, bound=bound)
     return plan
 
 
@@ -392,61 +486,31 @@ def check_plan(inst: PlanInstance, plan: Plan) -> None:
         raise ValueError(f"cluster {c} over capacity in resource {res} at slot {s}")
 
 
-class OraclePlanScheduler(HeuristicScheduler):
-    """ORACLE (reads the workload of the whole episode and the hidden speed models): replays a
-    clairvoyant CP-SAT plan (:func:`solve_plan`), a reference point for the true headroom.
+class PlanReplayScheduler(HeuristicScheduler):
+    """Replays a fixed :class:`Plan` (set ``plan`` before the episode's first decision).
 
-    At the first decision of an episode it builds the :class:`PlanInstance` and solves it; then,
-    at every round, each agent places the task planned on its cluster with the earliest planned
+    At every round, each agent places the task planned on its cluster with the earliest planned
     start (ties: id) among those whose planned start has come, that are in its pending slots and
     fit now at their planned units. With no disturbance every task is placed exactly at its
     planned slot and the replayed JCTs are the plan's; a task still queued at its planned start
-    (the plan ignores the pending-slot limit) is placed as soon as it can be.
+    (plans ignore the pending-slot limit) is placed as soon as it can be.
 
-    Conflicts: none; the plan gives every task to one cluster, so no two agents pick the same task.
-
-    Args:
-        time_limit: CP-SAT deterministic-time budget per episode (see :func:`solve_plan`).
-        max_options: candidate allocations per task and cluster.
-        workers: CP-SAT subsolvers.
-
-    Attributes:
-        last_plan: the plan of the current episode (``None`` before the first ``act``).
-        last_instance: its instance.
+    Conflicts: none; a plan gives every task to one cluster, so no two agents pick the same task.
     """
 
-    name = "oracle-plan"
+    name = "plan-replay"
     uses_oracle = True
 
-    def __init__(self, time_limit: float = 20.0, max_options: int = 5, workers: int = 4) -> None:
+    def __init__(self, plan: Plan | None = None) -> None:
         super().__init__()
-        self.time_limit = time_limit
-        self.max_options = max_options
-        self.workers = workers
-        self.last_plan: Plan | None = None
-        self.last_instance: PlanInstance | None = None
-        self._episode: object | None = None
-        self._seed = 0
-
-    def reset(self, seed: int | None = None) -> None:
-        super().reset(seed)
-        self._seed = 0 if seed is None else int(seed)
-        self._episode = None
-
-    def on_round(self) -> None:
-        view = self.sim_view
-        if self._episode is not view.workload:
-            self._episode = view.workload
-            self.last_instance = PlanInstance.from_view(view, self.max_options)
-            self.last_plan = solve_plan(
-                self.last_instance, self.time_limit, self.workers, seed=self._seed % (2**31)
-            )
+        self.plan = plan
 
     def choose(
         self, agent: int, cand: Candidates, free: NDArray[np.int64]
     ) -> tuple[int, NDArray[np.int64]] | None:
-        plan = self.last_plan
-        assert plan is not None
+        plan = self.plan
+        if plan is None:
+            raise RuntimeError(f"{self.name}: no plan to replay")
         t_now = self.sim_view.t
         best: tuple[int, int, int] | None = None
         for j, task in enumerate(cand.tasks.tolist()):
@@ -461,3 +525,133 @@ class OraclePlanScheduler(HeuristicScheduler):
             return None
         j = best[2]
         return j, plan.units[int(cand.tasks[j])].copy()
+
+
+def _same_workload(a: SimView, b: SimView) -> bool:
+    wa, wb = a.workload, b.workload
+    return (
+        a.num_tasks == b.num_tasks
+        and np.array_equal(a.arrival_slot, b.arrival_slot)
+        and np.array_equal(a.type_idx, b.type_idx)
+        and np.array_equal(a.visible, b.visible)
+        and np.array_equal(a.delay_slots, b.delay_slots)
+        and np.array_equal(a.oracle_work, b.oracle_work)
+        and type(wa) is type(wb)
+    )
+
+
+def simulate(view: SimView, seed: int, scheduler: Any) -> tuple[float, Any] | None:
+    """ORACLE: play the episode of ``view`` again in a fresh env with ``scheduler``.
+
+    The env is built from ``view.config`` and reset with ``seed``; if that does not give the
+    same workload (the episode was not seeded with ``seed``), nothing is played.
+
+    Returns:
+        ``(mean JCT, the finished env)`` (truncated episodes count as ``inf``), or ``None``.
+    """
+    from agents.evaluate import run_episode
+    from edgesched_env.parallel_env import EdgeSchedParallelEnv
+
+    env = EdgeSchedParallelEnv(view.config)
+    env.reset(seed=seed)
+    if not _same_workload(view, env.view):
+        return None
+    metrics = run_episode(scheduler, env, seed)
+    mean = float("inf") if env.view.truncated else float(metrics["mean_jct"])
+    return mean, env
+
+
+class OraclePlanScheduler(PlanReplayScheduler):
+    """ORACLE (reads the workload of the whole episode and the hidden speed models): replays a
+    clairvoyant CP-SAT plan (:func:`solve_plan`), a reference point for the true headroom.
+
+    At the first decision of an episode it builds the :class:`PlanInstance` and three list
+    schedules of it: the serial one (:func:`greedy_plan`), the parallel one
+    (:func:`parallel_plan`) and, when the episode can be played again (the scheduler was reset
+    with the env's seed), the schedule ``oracle-greedy`` follows in it
+    (:func:`plan_from_episode`). CP-SAT starts from the best of them. Plans relax the
+    pending-slot limit, so where it binds a plan's replay can be worse than the plan: each
+    candidate (the CP-SAT plan and the three hints) is then replayed in a fresh copy of the
+    episode and the one whose replay is best is kept (ties: the CP-SAT plan). So ``oracle-plan``
+    is never worse than ``oracle-greedy`` on noiseless episodes; ``last_plan.info`` records
+    each candidate's planned and replayed mean JCT and which was kept (``"source"``).
+
+    With ``progress_noise > 0`` the plans use the noiseless durations, and the replays, which
+    see the episode's noise, choose among them: clairvoyance of the noise too.
+
+    Conflicts: none; a plan gives every task to one cluster (see :class:`PlanReplayScheduler`).
+
+    Args:
+        time_limit: CP-SAT deterministic-time budget per episode (see :func:`solve_plan`).
+        max_options: candidate allocations per task and cluster.
+        workers: CP-SAT subsolvers.
+        simulate: replay the candidates (and run ``oracle-greedy``) in copies of the episode;
+            ``False`` keeps the CP-SAT plan from the serial and parallel hints, unverified.
+
+    Attributes:
+        last_plan: the plan of the current episode (``None`` before the first ``act``).
+        last_instance: its instance.
+    """
+
+    name = "oracle-plan"
+    uses_oracle = True
+
+    def __init__(
+        self, time_limit: float = 20.0, max_options: int = 5, workers: int = 4, simulate: bool = True
+    ) -> None:
+        super().__init__()
+        self.time_limit = time_limit
+        self.max_options = max_options
+        self.workers = workers
+        self.simulate = simulate
+        self.last_plan: Plan | None = None
+        self.last_instance: PlanInstance | None = None
+        self._episode: object | None = None
+        self._seed: int | None = None
+
+    def reset(self, seed: int | None = None) -> None:
+        super().reset(seed)
+        self._seed = None if seed is None else int(seed)
+        self._episode = None
+
+    def on_round(self) -> None:
+        view = self.sim_view
+        if self._episode is view.workload:
+            return
+        self._episode = view.workload
+        self.plan = self.last_plan = None
+        inst = PlanInstance.from_view(view, self.max_options)
+        self.last_instance = inst
+        can_play = self.simulate and self._seed is not None
+        hints: dict[str, Plan] = {}
+        if can_play:
+            from agents.baselines.oracle_greedy import OracleGreedyScheduler
+
+            played = simulate(view, int(self._seed), OracleGreedyScheduler())  # type: ignore[arg-type]
+            if played is not None:
+                ep = plan_from_episode(inst, played[1].view)
+                if ep is not None:
+                    hints["oracle-greedy"] = ep
+        hints["serial"] = greedy_plan(inst)
+        hints["parallel"] = parallel_plan(inst)
+        start = min(hints, key=lambda k: hints[k].total_jct)
+        seed = 0 if self._seed is None else self._seed % (2**31)
+        plan = solve_plan(inst, self.time_limit, self.workers, seed=seed, hint=hints[start])
+        cands = {"cp-sat": plan, **hints}
+        info = dict(plan.info)
+        info["hint"] = start
+        info["planned_mean_jct"] = {k: p.total_jct / inst.num_tasks for k, p in cands.items()}
+        chosen = "cp-sat"
+        if can_play:
+            replayed: dict[str, float] = {}
+            for k, p in cands.items():
+                played = simulate(view, int(self._seed), PlanReplayScheduler(p))  # type: ignore[arg-type]
+                if played is None:
+                    break
+                replayed[k] = played[0]
+            if len(replayed) == len(cands):
+                chosen = min(replayed, key=lambda k: (replayed[k], k != "cp-sat"))
+                info["replayed_mean_jct"] = replayed
+        info["source"] = chosen
+        best = cands[chosen]
+        self.plan = self.last_plan = replace(best, bound=plan.bound, info=info)

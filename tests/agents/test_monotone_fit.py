@@ -133,6 +133,41 @@ def test_schedulers_descend_one_halving_below_what_they_saw() -> None:
     assert make_scheduler("optimus-paper").explored(0, grid).all()  # the paper form: unrestricted
 
 
+def test_unfitted_types_explore_alternately_with_everything_and_their_fair_share() -> None:
+    env = EdgeSchedParallelEnv("edge-ml-small", num_tasks=30)
+    sched = make_scheduler("srtf")
+    paper = make_scheduler("optimus-np-paper")
+    sched.bind(env)
+    paper.bind(env)
+    env.reset(seed=0)
+    sched.reset(0)
+    paper.reset(0)
+    view = env.view
+    while not view.pending_count.any():  # no-ops until the first task arrives
+        env.step({a: sched.noop() for a in env.agents})
+    agent = int(np.flatnonzero(view.pending_count)[0])
+    cand = sched.candidates(agent, view.free[agent].copy())
+    # nothing placed yet: every type's first task explores with everything it may get ...
+    assert sched.explore_big(cand.tasks).all()
+    np.testing.assert_array_equal(sched.share_box_hi(agent, cand), cand.hi)
+    # ... the paper variants with their fair share (capacity // jobs, within lo..hi)
+    jobs = sched.waiting_count(agent) + int(view.running_count[agent])
+    share = np.clip((view.capacity[agent] // max(1, jobs))[None, :], cand.lo, cand.hi)
+    np.testing.assert_array_equal(paper.share_box_hi(agent, cand), share)
+    # one task of a type placed: that type's next task gets the fair share, the others still all
+    k = int(view.type_idx[cand.tasks[0]])
+    placed = view.placed_slot.copy()
+    other = int(np.flatnonzero((view.type_idx == k) & (view.placed_slot < 0))[-1])
+    sched.sim_view._sim.state.placed_slot[0, other] = 0  # as if placed (test only)
+    try:
+        big = sched.explore_big(cand.tasks)
+        same = view.type_idx[cand.tasks] == k
+        assert not big[same].any() and big[~same].all()
+        np.testing.assert_array_equal(sched.share_box_hi(agent, cand)[same], share[same])
+    finally:
+        sched.sim_view._sim.state.placed_slot[0] = placed
+
+
 ESTIMATORS = ("srtf", "tetris", "optimus", "optimus-np")
 
 

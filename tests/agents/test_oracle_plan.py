@@ -12,13 +12,18 @@ from hypothesis import strategies as st
 pytest.importorskip("ortools")
 
 from agents.baselines import make_scheduler
+from agents.baselines.oracle_greedy import OracleGreedyScheduler
 from agents.baselines.oracle_plan import (
     OraclePlanScheduler,
     Plan,
     PlanInstance,
+    PlanReplayScheduler,
     candidate_options,
     check_plan,
     greedy_plan,
+    parallel_plan,
+    plan_from_episode,
+    simulate,
     solve_plan,
 )
 from agents.evaluate import episode_trace, run_episode
@@ -32,12 +37,14 @@ TYPES = (
 )
 
 
-def tiny_config(tasks: list[tuple[int, int, tuple[int, ...]]], caps: list[tuple[int, int]]) -> EnvConfig:
+def tiny_config(
+    tasks: list[tuple[int, int, tuple[int, ...]]], caps: list[tuple[int, int]], max_pending: int = 10
+) -> EnvConfig:
     """Hand-written workload ``(arrival, type, visible_to)`` on clusters of ``caps`` (levels 0..4)."""
     fixed = tuple(FixedTask(a, k, vis) for a, k, vis in tasks)
     wl = WorkloadSpec(TYPES, (0.5, 0.5), arrival_rate=1.0, num_tasks=len(fixed), fixed_tasks=fixed)
     return EnvConfig(
-        clusters=tuple(ClusterSpec(c) for c in caps), workload=wl, num_levels=(5, 5), max_pending=10
+        clusters=tuple(ClusterSpec(c) for c in caps), workload=wl, num_levels=(5, 5), max_pending=max_pending
     )
 
 
@@ -166,6 +173,80 @@ def test_plans_are_valid_and_replay_exactly(tasks: list[tuple[int, int, tuple[in
     assert plan.total_jct <= greedy_plan(inst).total_jct
     assert plan.bound <= plan.total_jct + 1e-9
     np.testing.assert_array_equal(episode_trace(env)["jct"], plan.jct(inst.arrival))
+
+
+def test_parallel_plan_places_the_shortest_waiting_task_first() -> None:
+    # One (1, 1) cluster; a gpu task (3 slots on 1 gpu) and a 2-slot insensitive one arrive
+    # together. Arrival order (the serial schedule) runs the gpu task first: JCTs 3 + 5 = 8.
+    # Shortest first: 2 + 5 = 7, the optimum.
+    config = tiny_config([(0, 1, (0,)), (0, 0, (0,))], [(1, 1)])
+    _, inst = instance(config)
+    serial, par = greedy_plan(inst), parallel_plan(inst)
+    check_plan(inst, serial)
+    check_plan(inst, par)
+    assert (serial.total_jct, par.total_jct) == (8, 7)
+    assert par.total_jct == enumerate_optimum(inst) and par.status == "parallel"
+    assert solve_plan(inst, time_limit=5.0, hint=par).total_jct == 7
+
+
+def test_plan_from_episode_is_the_schedule_the_episode_followed() -> None:
+    env = EdgeSchedParallelEnv(TINY)
+    metrics = run_episode(OracleGreedyScheduler(), env, seed=3)
+    _, inst = instance(TINY, seed=3)
+    plan = plan_from_episode(inst, env.view)
+    assert plan is not None and plan.status == "episode"
+    check_plan(inst, plan)
+    np.testing.assert_array_equal(plan.jct(inst.arrival), episode_trace(env)["jct"])
+    assert plan.total_jct == pytest.approx(metrics["mean_jct"] * inst.num_tasks)
+    replay = EdgeSchedParallelEnv(TINY)
+    run_episode(PlanReplayScheduler(plan), replay, seed=3)
+    np.testing.assert_array_equal(episode_trace(replay)["jct"], plan.jct(inst.arrival))
+
+
+def test_plan_replay_needs_a_plan() -> None:
+    env = EdgeSchedParallelEnv(TINY)
+    with pytest.raises(RuntimeError, match="no plan"):
+        run_episode(PlanReplayScheduler(), env, seed=0)
+
+
+# Six gpu tasks (3 slots), then three insensitive ones (2 slots), all at slot 0 on a (1, 1)
+# cluster with 2 pending slots. The optimal plan runs the short tasks first, but they are queued
+# behind gpu tasks the plan starts later: its replay idles and is far worse than the plan.
+QUEUED = tiny_config([(0, 1, (0,))] * 6 + [(0, 0, (0,))] * 3, [(1, 1)], max_pending=2)
+
+
+def test_the_kept_plan_is_the_best_replay_and_never_worse_than_oracle_greedy() -> None:
+    env = EdgeSchedParallelEnv(QUEUED)
+    sched = OraclePlanScheduler(time_limit=5.0)
+    metrics = run_episode(sched, env, seed=0)
+    plan = sched.last_plan
+    assert plan is not None
+    info = plan.info
+    replayed = info["replayed_mean_jct"]
+    assert set(replayed) == {"cp-sat", "oracle-greedy", "serial", "parallel"}
+    assert replayed["cp-sat"] > info["planned_mean_jct"]["cp-sat"]  # the pending limit bites
+    assert info["source"] != "cp-sat"
+    assert info["source"] == min(replayed, key=lambda k: (replayed[k], k != "cp-sat"))
+    assert metrics["mean_jct"] == pytest.approx(replayed[info["source"]])
+    greedy_mean = run_episode(OracleGreedyScheduler(), EdgeSchedParallelEnv(QUEUED), seed=0)["mean_jct"]
+    assert metrics["mean_jct"] <= greedy_mean
+    assert replayed["oracle-greedy"] == pytest.approx(greedy_mean)
+    assert plan.bound <= info["planned_mean_jct"]["cp-sat"] * 9 + 1e-9
+
+
+def test_simulate_refuses_another_workload_and_the_plan_is_then_unverified() -> None:
+    env = EdgeSchedParallelEnv("tapfinger-synthetic", num_tasks=6)
+    env.reset(seed=1)
+    assert simulate(env.view, 2, OracleGreedyScheduler()) is None  # seed 2 draws another workload
+    sched = OraclePlanScheduler(time_limit=1.0)
+    sched.bind(env)
+    obs, infos = env.reset(seed=1)
+    sched.reset(seed=2)  # not the env's seed: the episode cannot be played again
+    while env.agents:
+        obs, _, _, _, infos = env.step(sched.act(obs, infos))
+    plan = sched.last_plan
+    assert plan is not None and plan.info["source"] == "cp-sat" and "replayed_mean_jct" not in plan.info
+    assert "oracle-greedy" not in plan.info["planned_mean_jct"]
 
 
 def test_registered_as_an_oracle_outside_the_default_bench() -> None:
