@@ -22,6 +22,7 @@ Outputs of :func:`write_outputs` in the output directory:
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import multiprocessing
@@ -180,9 +181,13 @@ def run_bench(
         raise ValueError("run_bench needs at least one seed")
     if not schedulers:
         raise ValueError("run_bench needs at least one scheduler")
+    env = _env_for(preset, tuple(sorted(env_overrides.items())))  # bad presets/overrides fail first
     for name in schedulers:
-        make_scheduler(name)  # unknown names fail before any work
-    _env_for(preset, tuple(sorted(env_overrides.items())))  # so do bad presets and overrides
+        make_scheduler(name)  # so do unknown names ...
+        if name in ("hgat", "hgat-greedy", "hgat-sample"):  # ... and a preset with no shipped agent
+            from agents.pretrained import checkpoint_path
+
+            checkpoint_path(env.config.name)
     overrides = tuple(sorted(env_overrides.items()))
     seeds = [int(s) for s in seeds]
     names = list(schedulers) + ([LOWER_BOUND] if lower_bound else [])
@@ -345,6 +350,8 @@ def format_table(
 def _json_default(v: Any) -> Any:
     if isinstance(v, np.generic):
         return v.item()
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):  # config overrides (ClusterSpec, ...)
+        return {f.name: getattr(v, f.name) for f in dataclasses.fields(v)}
     raise TypeError(f"not JSON serialisable: {type(v).__name__}")
 
 

@@ -102,10 +102,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from agents.baselines import heuristic_names
     from agents.bench import format_table, run_bench, summarize, write_outputs
 
-    if args.schedulers in ("all", ""):
-        names = heuristic_names()
-    else:
-        names = [n.strip() for n in args.schedulers.split(",") if n.strip()]
+    names: list[str] = []
+    for n in (args.schedulers or "all").split(","):
+        n = n.strip()
+        names += heuristic_names() if n == "all" else [n] if n else []
+    names = list(dict.fromkeys(names))  # a name given twice is one scheduler, not two records
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     if args.workers < 1:
@@ -207,7 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--preset", default=DEFAULT_PRESET)
     p.add_argument(
-        "--schedulers", default="all", help="comma-separated names (default: all registered heuristics)"
+        "--schedulers",
+        default="all",
+        help="comma-separated names; 'all' = every registered heuristic (the default); 'hgat' = the "
+        "preset's pretrained agent; 'hgat:DIR' = a trained checkpoint",
     )
     p.add_argument("--seeds", type=int, default=10, help="number of seeds (default 10)")
     p.add_argument("--seed-start", type=int, default=0, help="first seed (default 0)")

@@ -82,7 +82,13 @@ def heuristic_names() -> list[str]:
 def make_scheduler(name: str) -> SchedulerBase:
     """Instantiate a registered scheduler by name, or a trained agent by ``hgat:PATH`` (the decision
     mode its training selected), ``hgat-greedy:PATH`` or ``hgat-sample:PATH``, ``PATH`` a checkpoint
-    directory."""
+    directory; the bare ``hgat``, ``hgat-greedy`` and ``hgat-sample`` load the shipped checkpoint
+    of the preset of the env they are bound to (:mod:`agents.pretrained`)."""
+    bare = {"hgat": None, "hgat-greedy": "greedy", "hgat-sample": "sample"}
+    if name in bare:
+        from agents.hgat.scheduler import HGATScheduler
+
+        return HGATScheduler(None, mode=bare[name])  # type: ignore[arg-type]
     for prefix, mode in (("hgat:", None), ("hgat-greedy:", "greedy"), ("hgat-sample:", "sample")):
         if name.startswith(prefix):
             from pathlib import Path

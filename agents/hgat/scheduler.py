@@ -6,8 +6,10 @@
 
 In the bench: ``edgesched bench --schedulers optimus-np,hgat:runs/synth/best`` (the decision mode
 the training run selected), ``hgat-greedy:PATH`` or ``hgat-sample:PATH`` (sampling, seeded per
-episode). Conflicts: the paper's Bayes rule before
-``step`` when the agent was trained with it (the default), else the env's capacity rule.
+episode); the bare ``hgat`` (``hgat-greedy``, ``hgat-sample``) is the shipped checkpoint of the
+env's preset (:mod:`agents.pretrained`), ``HGATScheduler.pretrained(preset)`` in code.
+Conflicts: the paper's Bayes rule before ``step`` when the agent was trained with it (the
+default), else the env's capacity rule.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ class HGATScheduler(SchedulerBase):
     """Decides every agent's action with a trained :class:`~agents.hgat.model.HGATActorCritic`.
 
     Args:
-        checkpoint: a checkpoint directory written by the trainer (``runs/x/best``).
+        checkpoint: a checkpoint directory written by the trainer (``runs/x/best``), or ``None``:
+            the shipped checkpoint of the preset the scheduler is bound to (``config.name``),
+            resolved in :meth:`bind`.
         mode: ``"greedy"`` (the distribution's two-stage mode), ``"sample"``, or ``None``: the mode
             the training run selected on its selection seeds (``decision_mode``; else greedy).
         bayes: the Bayes conflict rule; ``None`` takes the training run's choice.
@@ -36,25 +40,46 @@ class HGATScheduler(SchedulerBase):
 
     def __init__(
         self,
-        checkpoint: str | Path,
+        checkpoint: str | Path | None,
         mode: Literal["greedy", "sample"] | None = None,
         bayes: bool | None = None,
     ) -> None:
         super().__init__()
         if mode not in (None, "greedy", "sample"):
             raise ValueError(f"HGATScheduler mode must be 'greedy', 'sample' or None, got {mode!r}")
-        self.checkpoint = Path(checkpoint)
+        self.checkpoint: Path | None = None if checkpoint is None else Path(checkpoint)
         self._mode = mode
         self.mode: str = mode or "greedy"
         self._bayes = bayes
-        self.name = f"hgat{'-' + mode if mode else ''}:{checkpoint}"
+        tag = f"hgat{'-' + mode if mode else ''}"
+        self.name = tag if checkpoint is None else f"{tag}:{checkpoint}"
         self.policy: JointPolicy | None = None
         self.meta: dict[str, Any] = {}
 
+    @classmethod
+    def pretrained(
+        cls, preset: str, mode: Literal["greedy", "sample"] | None = None, bayes: bool | None = None
+    ) -> HGATScheduler:
+        """The shipped checkpoint of ``preset`` (:func:`agents.pretrained.checkpoint_path`).
+
+        Raises:
+            agents.pretrained.PretrainedNotFoundError: none is shipped for ``preset``.
+        """
+        from agents.pretrained import checkpoint_path
+
+        sched = cls(checkpoint_path(preset), mode=mode, bayes=bayes)
+        sched.name = f"hgat{'-' + mode if mode else ''}"
+        return sched
+
     def bind(self, env: Any) -> None:
-        """Load the checkpoint and check it against the env's config."""
+        """Load the checkpoint (the preset's shipped one if none was given) and check it against
+        the env's config."""
         super().bind(env)
         assert self.config is not None
+        if self.checkpoint is None:
+            from agents.pretrained import checkpoint_path
+
+            self.checkpoint = checkpoint_path(self.config.name)
         model, self.meta, _ = load_agent(self.checkpoint, self.config)
         if self._mode is None:
             self.mode = str(self.meta.get("decision_mode", "greedy"))

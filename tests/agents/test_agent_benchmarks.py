@@ -54,3 +54,95 @@ def test_targets_script_evaluates_a_run(tmp_path):
     assert res["ratio_to_lower_bound"] >= 1.0 and len(res["hgat"]["per_seed"]) == 2
     assert (tmp_path / "ck" / "hgat-tapfinger-synthetic-s0" / "model.safetensors").exists()
     assert "HGAT-MAPPO" in (tmp_path / "res" / "hgat_targets_tapfinger-synthetic.md").read_text()
+
+
+def test_paper_table_script_on_tiny_settings(tmp_path, monkeypatch):
+    from agents.pretrained import available
+
+    mod = _load("paper_table")
+    shipped = {k: v for k, v in mod.SETTINGS.items() if v[0] in available()}
+    assert shipped
+    # two settings with a shipped agent, and one without (reported as missing, not run)
+    keep = dict(list(shipped.items())[:2])
+    keep["no agent"] = ("edge-philly", {}, 1.0, (0.0, 0.0, 0.0, 0.0))
+    monkeypatch.setattr(mod, "SETTINGS", keep)
+    res = tmp_path / "res"
+    args = [
+        "--seeds",
+        "2",
+        "--num-tasks",
+        "10",
+        "--no-docs",
+        "--out",
+        str(tmp_path / "o"),
+        "--results",
+        str(res),
+    ]
+    assert mod.main([*args, "--workers", "1"]) == 0
+    rep = json.loads((res / "paper_table.json").read_text())
+    assert len(rep["rows"]) == 2 and rep["missing"] == [{"setting": "no agent", "preset": "edge-philly"}]
+    for row in rep["rows"]:
+        m = row["mean_jct"]
+        assert set(m) >= {"hgat", "tiresias", "optimus-paper", "random", "min", "lower-bound"}
+        assert m["lower-bound"] <= min(m.values()) + 1e-9
+        red = (m["random"] - m["hgat"]) / m["random"] * 100
+        assert abs(row["reductions"]["random"] - red) < 1e-9
+        assert all(u >= 0 for v in row["units_per_cluster"].values() for u in v.values())
+    md = (res / "paper_table.md").read_text()
+    assert md.count("\n| synthetic") + md.count("\n| hetero") + md.count("\n| sjf") == 4
+    assert "| no agent | no `edge-philly` agent shipped yet |" in md
+
+
+def test_transfer_script_on_tiny_settings(tmp_path):
+    mod = _load("transfer")
+    res = tmp_path / "res"
+    args = ["--seeds", "1", "--num-tasks", "6", "--no-docs", "--workers", "1"]
+    assert mod.main([*args, "--out", str(tmp_path / "o"), "--results", str(res)]) == 0
+    rep = json.loads((res / "transfer.json").read_text())
+    assert len(rep["rows"]) == len(mod.settings())
+    for row in rep["rows"]:
+        assert row["lower_bound"] <= min(row["zero_shot"], row["best_heuristic"][1]) + 1e-9
+        assert row["best_heuristic"][1] == min(row["heuristics"].values())
+    big = [r for r in rep["rows"] if r["overrides"].get("clusters") == 24]
+    assert len(big) == 1  # the 24-cluster setting ran with the 3-cluster agent
+
+
+def test_headroom_report_orders_and_closes_the_gap(tmp_path):
+    """The headroom report's arithmetic on hand-made bench outputs (no episode is run)."""
+    import argparse
+
+    mod = _load("headroom")
+    heur = {"random": 20.0, "min": 30.0, "fifo-greedy": 12.0, "srtf": 9.0, "tetris": 10.0}
+    heur |= {"optimus": 14.0, "optimus-np": 8.0, "optimus-paper": 11.0, "optimus-np-paper": 7.5}
+    plans = []
+    for preset in mod.PRESETS:
+        for stage, m in (("full", heur), ("before", {e: 2 * heur[e] for e in mod.ESTIMATORS})):
+            d = tmp_path / stage / preset
+            d.mkdir(parents=True)
+            recs = [{"scheduler": k, "seed": s, "mean_jct": v} for k, v in m.items() for s in (0, 1)]
+            (d / "results.json").write_text(json.dumps(recs))
+        d = tmp_path / "headroom" / preset
+        d.mkdir(parents=True)
+        h = {"lower-bound": 4.0, "oracle-greedy": 6.0, "fifo-greedy": 12.0, "srtf": 7.0, "random": 20.0}
+        recs = [{"scheduler": k, "seed": s, "mean_jct": v} for k, v in h.items() for s in (0, 1)]
+        (d / "results.json").write_text(json.dumps(recs))
+        for s in (0, 1):
+            planned = {"cp-sat": 4.5, "oracle-greedy": 6.0}
+            plans.append(
+                {"preset": preset, "seed": s, "mean_jct": 5.0, "plan_mean_jct": 4.5, "bound_mean_jct": 4.2}
+                | {"gap": 0.1, "status": "feasible", "wall_s": 1.0, "source": "cp-sat", "planned": planned}
+                | {"replayed": {"cp-sat": 5.0, "oracle-greedy": 6.0}}
+            )
+    (tmp_path / "headroom" / "oracle_plan.json").write_text(json.dumps(plans))
+    args = argparse.Namespace(out=tmp_path, seeds=2, plan_time=1.0, before_rev="x")
+    rep = mod.build_report(args)
+    row = rep["strength"][0]
+    assert row["best_after"] == ("optimus-np-paper", 7.5)
+    assert row["estimators"]["optimus"]["ratio_after"] == 14.0 / 7.5
+    assert row["estimators"]["srtf"]["ratio_before"] == 18.0 / 7.5  # the paper variants count
+    h = rep["headroom"][0]
+    assert h["ordered"] and h["best_heuristic"] == ("srtf", 7.0)
+    assert h["closed"] == (12.0 - 7.0) / (12.0 - 5.0)
+    assert h["oracle_plan_kept"] == {"cp-sat": 2}
+    md = mod.markdown(rep)
+    assert "| 4.50 -> 5.00 (2/2) |" in md and "**no**" in md  # optimus at 1.87x misses 1.5x
