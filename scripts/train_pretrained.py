@@ -109,6 +109,9 @@ def install(preset: str, best: Path, training: Path, command: list[str]) -> None
     for name in ("checkpoint.json", "model.safetensors"):
         shutil.copyfile(best / name, dest / name)
     card = _card(preset, best, training, command)
+    note = training / "wall_note.txt"  # optional: what else the machine ran during training
+    if note.is_file():
+        card["wall_note"] = note.read_text().strip()
     (dest / "card.json").write_text(json.dumps(card, indent=1) + "\n")
     print(f"installed {preset} ({card['rounds']} rounds, {card['wall_s'] / 60:.1f} min)", flush=True)
 
@@ -180,7 +183,9 @@ def stage_cards(presets: list[str], workers: int) -> None:
             f"`{c['decision_mode']}` (best selection mean JCT {c['best_selection_jct']:.3f}).",
             f"- {c['rounds']:,} env rounds ({c['iterations']} iterations of {c['num_envs']} envs), "
             f"{c['wall_s'] / 60:.1f} min wall time on {c['threads']} thread(s) of this project's "
-            "2-core CPU machine.",
+            "2-core CPU machine (as measured, including any time the machine ran other jobs"
+            + (f": {c['wall_note']}" if c.get("wall_note") else "")
+            + ").",
             f"- Model: `{c['arch']}` ({size}); Bayes conflict rule: {c['bayes']}; reward: {c['reward']}.",
             f"- Written by edgesched {c['package_version']} on {c['created'][:10]}.",
             "",
