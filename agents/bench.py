@@ -36,7 +36,13 @@ from typing import Any
 
 import numpy as np
 
-from agents.baselines import LOWER_BOUND, lower_bound_jct, lower_bound_metrics, make_scheduler
+from agents.baselines import (
+    LOWER_BOUND,
+    PRETRAINED_NAMES,
+    lower_bound_jct,
+    lower_bound_metrics,
+    make_scheduler,
+)
 from agents.evaluate import episode_trace, run_episode
 from edgesched_env.parallel_env import EdgeSchedParallelEnv
 
@@ -184,7 +190,7 @@ def run_bench(
     env = _env_for(preset, tuple(sorted(env_overrides.items())))  # bad presets/overrides fail first
     for name in schedulers:
         make_scheduler(name)  # so do unknown names ...
-        if name in ("hgat", "hgat-greedy", "hgat-sample"):  # ... and a preset with no shipped agent
+        if name in PRETRAINED_NAMES:  # ... and a preset with no shipped agent
             from agents.pretrained import checkpoint_path
 
             checkpoint_path(env.config.name)

@@ -136,15 +136,9 @@ def stage_install(presets: list[str], sources: dict[str, Path]) -> None:
         install(preset, out / "best", out, train_command(preset))
 
 
-def _ci_table(rows: list[dict[str, Any]]) -> str:
-    from agents.bench import format_table
-
-    return format_table(rows, markdown=True)
-
-
 def stage_cards(presets: list[str], workers: int) -> None:
     from agents.baselines import heuristic_names
-    from agents.bench import BenchResult, run_bench, summarize, write_outputs
+    from agents.bench import BenchResult, format_table, run_bench, summarize, write_outputs
     from agents.pretrained import available, card
 
     out_root = ROOT / "benchmarks" / "results" / "pretrained"
@@ -163,7 +157,7 @@ def stage_cards(presets: list[str], workers: int) -> None:
         records = json.loads((res_dir / "results.json").read_text())
         names = list(dict.fromkeys(r["scheduler"] for r in records))
         rows = summarize(BenchResult(preset, names, list(TEST_SEEDS), records, []))
-        table = _ci_table(rows)
+        table = format_table(rows, markdown=True)
         mc = c["model_config"]
         size = ", ".join(f"{k}={mc[k]}" for k in ("conv", "layers", "hidden", "heads") if k in mc)
         how = "deterministic: `--rounds`" if c["deterministic"] else "wall-time budget: not bit-reproducible"

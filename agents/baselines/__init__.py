@@ -32,6 +32,7 @@ from agents.baselines.tiresias import TiresiasNonPreemptiveScheduler, TiresiasSc
 __all__ = [
     "LOWER_BOUND",
     "OFFLINE",
+    "PRETRAINED_NAMES",
     "SCHEDULERS",
     "heuristic_names",
     "lower_bound_jct",
@@ -79,16 +80,20 @@ def heuristic_names() -> list[str]:
     return [n for n in SCHEDULERS if n not in OFFLINE]
 
 
+#: The bare names of the shipped HGAT agents (``agents.pretrained``), with their decision mode:
+#: resolved at ``bind`` to the bound env's preset's checkpoint.
+PRETRAINED_NAMES: dict[str, str | None] = {"hgat": None, "hgat-greedy": "greedy", "hgat-sample": "sample"}
+
+
 def make_scheduler(name: str) -> SchedulerBase:
     """Instantiate a registered scheduler by name, or a trained agent by ``hgat:PATH`` (the decision
     mode its training selected), ``hgat-greedy:PATH`` or ``hgat-sample:PATH``, ``PATH`` a checkpoint
     directory; the bare ``hgat``, ``hgat-greedy`` and ``hgat-sample`` load the shipped checkpoint
     of the preset of the env they are bound to (:mod:`agents.pretrained`)."""
-    bare = {"hgat": None, "hgat-greedy": "greedy", "hgat-sample": "sample"}
-    if name in bare:
+    if name in PRETRAINED_NAMES:
         from agents.hgat.scheduler import HGATScheduler
 
-        return HGATScheduler(None, mode=bare[name])  # type: ignore[arg-type]
+        return HGATScheduler(None, mode=PRETRAINED_NAMES[name])  # type: ignore[arg-type]
     for prefix, mode in (("hgat:", None), ("hgat-greedy:", "greedy"), ("hgat-sample:", "sample")):
         if name.startswith(prefix):
             from pathlib import Path

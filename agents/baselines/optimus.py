@@ -242,7 +242,17 @@ class OptimusNonPreemptiveScheduler(OptimusScheduler):
         return self.allocate_waiting(agent, cand, free)
 
 
-class OptimusPaperScheduler(OptimusScheduler):
+class _PaperForm:
+    """The choices of 0.3.0's Optimus, kept for the paper table: the paper's duration model, the
+    fair-share allocation and exploration, and the plain marginal gain."""
+
+    duration_family = "optimus"
+    allocation_rule = "share"
+    relative_gain = False
+    exploration = "share"
+
+
+class OptimusPaperScheduler(_PaperForm, OptimusScheduler):
     """``optimus-paper``: :class:`OptimusScheduler` with the paper's duration model, as the
     TapFinger paper's Optimus baseline (SPEC.md section 12): ELASTIC, the Optimus function
     ``a/w + b + c*w/p + d*w + e*p`` (plus ``f*w/x`` per extra resource) fitted by non-negative
@@ -253,13 +263,9 @@ class OptimusPaperScheduler(OptimusScheduler):
     """
 
     name = "optimus-paper"
-    duration_family = "optimus"
-    allocation_rule = "share"
-    relative_gain = False
-    exploration = "share"
 
 
-class OptimusNonPreemptivePaperScheduler(OptimusNonPreemptiveScheduler):
+class OptimusNonPreemptivePaperScheduler(_PaperForm, OptimusNonPreemptiveScheduler):
     """``optimus-np-paper``: :class:`OptimusNonPreemptiveScheduler` with the paper's duration
     model and gain (see :class:`OptimusPaperScheduler`).
 
@@ -267,7 +273,3 @@ class OptimusNonPreemptivePaperScheduler(OptimusNonPreemptiveScheduler):
     """
 
     name = "optimus-np-paper"
-    duration_family = "optimus"
-    allocation_rule = "share"
-    relative_gain = False
-    exploration = "share"

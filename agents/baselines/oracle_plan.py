@@ -528,7 +528,6 @@ class PlanReplayScheduler(HeuristicScheduler):
 
 
 def _same_workload(a: SimView, b: SimView) -> bool:
-    wa, wb = a.workload, b.workload
     return (
         a.num_tasks == b.num_tasks
         and np.array_equal(a.arrival_slot, b.arrival_slot)
@@ -536,7 +535,6 @@ def _same_workload(a: SimView, b: SimView) -> bool:
         and np.array_equal(a.visible, b.visible)
         and np.array_equal(a.delay_slots, b.delay_slots)
         and np.array_equal(a.oracle_work, b.oracle_work)
-        and type(wa) is type(wb)
     )
 
 
