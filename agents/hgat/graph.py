@@ -138,7 +138,13 @@ class GraphBatch:
         free_units: ``(G, N, R)`` int64, free units of every cluster.
         capacity_units: ``(G, N, R)`` int64, capacity of every cluster.
         max_units: ``(R,)`` int64, the per-task maximum ``L_r - 1``.
+        waiting: ``(G, N, P)`` float32, the task's waiting time / time_scale (0 where empty; the
+            ``fifo`` task choice reads it).
         fused: the relations in one index space (:func:`fuse_relations`), for the HAN layers.
+        attn_batch, attn_groups: the groups over which the HAN layers average their relation-level
+            (semantic) attention, and how many; ``None``: the graphs (``batch``, ``G``). The
+            ``own`` view groups by agent, so that one agent's nodes do not weigh another's
+            relations.
     """
 
     x: dict[str, Tensor]
@@ -155,7 +161,10 @@ class GraphBatch:
     free_units: Tensor
     capacity_units: Tensor
     max_units: Tensor
+    waiting: Tensor
     fused: FusedRelations | None = None
+    attn_batch: dict[str, Tensor] | None = None
+    attn_groups: int | None = None
 
     def num_nodes(self) -> dict[str, int]:
         """Number of nodes of each type."""
@@ -171,9 +180,16 @@ class GraphBuilder:
 
     Args:
         config: the env config the observations come from (capacities give exact free units).
+        actor_view: ``"global"``: one pending node per distinct task of an episode, and every
+            relation. ``"own"`` (the decentralised-actor ablation): one pending node per
+            (cluster, task), and no ``cluster -joins-> hub`` edges (the relation is kept, empty),
+            so that no message carries one agent's observation to another's nodes.
     """
 
-    def __init__(self, config: EnvConfig) -> None:
+    def __init__(self, config: EnvConfig, actor_view: str = "global") -> None:
+        if actor_view not in ("global", "own"):
+            raise ValueError(f"actor_view must be 'global' or 'own', got {actor_view!r}")
+        self.actor_view = actor_view
         self.config = config
         lay = feature_layout(config)
         self.layout = lay
@@ -190,6 +206,7 @@ class GraphBuilder:
         self._free = cl["free"]
         self._min = pe["min_request"]
         self._delay = pe["delay"].start
+        self._waiting = pe["waiting"].start
         self.capacity = torch.as_tensor(np.array([c.capacity for c in config.clusters]), dtype=torch.float64)
         self.max_units = torch.as_tensor(np.array(config.num_levels) - 1, dtype=torch.int64)
         dims = node_feature_dims(self.k, self.r)
@@ -215,10 +232,12 @@ class GraphBuilder:
         x_cluster = t["clusters"][:, 0, :, : self._f_cluster].reshape(g * n, -1).float()
         x_hub = x_cluster.view(g, n, -1).mean(dim=1)
 
-        # pending: one node per distinct (episode, task id)
+        # pending: one node per distinct (episode, task id); (episode, cluster, task id) when "own"
         occupied = ids >= 0
         span = int(ids.max().item()) + 2 if ids.numel() else 1
-        key = graph_of.view(g, 1, 1) * span + ids
+        own = self.actor_view == "own"
+        owner = cluster_row.view(g, n, 1) if own else graph_of.view(g, 1, 1)
+        key = owner * span + ids
         uniq, inv = torch.unique(key[occupied], return_inverse=True)
         x_pending = torch.zeros((uniq.shape[0], self._f_pending), dtype=torch.float32, device=dev)
         x_pending[inv] = t["pending"][occupied][:, : self._f_pending].float()
@@ -240,12 +259,16 @@ class GraphBuilder:
             EDGE_TYPES[1]: torch.stack([inv, offer_src]),
             EDGE_TYPES[2]: torch.stack([host_src, run_dst]),
             EDGE_TYPES[3]: torch.stack([run_dst, host_src]),
-            EDGE_TYPES[4]: torch.stack([all_clusters, hub_of_cluster]),
+            EDGE_TYPES[4]: (
+                torch.zeros((2, 0), dtype=torch.int64, device=dev)
+                if own
+                else torch.stack([all_clusters, hub_of_cluster])
+            ),
             EDGE_TYPES[5]: torch.stack([hub_of_cluster, all_clusters]),
         }
         batch = {
             "cluster": hub_of_cluster,
-            "pending": torch.div(uniq, span, rounding_mode="floor"),
+            "pending": torch.div(uniq, span * (n if own else 1), rounding_mode="floor"),
             "running": graph_of.view(g, 1, 1).expand(g, n, m)[run_mask],
             "hub": graph_of,
         }
@@ -253,6 +276,14 @@ class GraphBuilder:
         free_units = torch.round(free_frac * self.capacity.to(dev)).long()
         min_units = torch.round(t["pending"][..., self._min].double() * self.max_units.to(dev)).long()
         x = {"cluster": x_cluster, "pending": x_pending, "running": x_running, "hub": x_hub}
+        attn_batch = None
+        if own:  # semantic attention per agent: every node with the cluster row of its owner
+            attn_batch = {
+                "cluster": all_clusters,
+                "pending": torch.div(uniq, span, rounding_mode="floor"),
+                "running": host_src,
+                "hub": graph_of * n,
+            }
         return GraphBatch(
             x=x,
             edge_index=edges,
@@ -268,5 +299,8 @@ class GraphBuilder:
             free_units=free_units,
             capacity_units=self.capacity.to(dev).long().expand(g, n, self.r),
             max_units=self.max_units.to(dev),
+            waiting=t["pending"][..., self._waiting].float(),
             fused=fuse_relations({k: v.shape[0] for k, v in x.items()}, edges),
+            attn_batch=attn_batch,
+            attn_groups=g * n if own else None,
         )

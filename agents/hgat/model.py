@@ -83,6 +83,20 @@ class ModelConfig:
         num_agents: required when ``shared_actor`` is ``False``.
         max_picks: ``K`` (1 in single-task mode).
         stop_bias_init: initial offset of the stop (no-op) logit.
+        encoder: ``"graph"`` (the attention layers) or ``"mlp"`` (ablation "no graph network":
+            each layer is a per-node ``Linear + tanh`` with the same residual and LayerNorm, so no
+            node sees any other; the hub keeps its input, the mean of the cluster features).
+        task_choice: ``"pointer"`` (the paper's attention over the pending tasks), ``"uniform"``
+            (ablation "no pointer": every fitting task equally likely, sampled even in greedy
+            decoding) or ``"fifo"`` (ablation "vanilla DRL": the fitting task that has waited
+            longest). In the two ablations only *whether* to place is learned (the stop logit
+            against the tasks' fixed logits 0); the allocation decoder is unchanged.
+        actor_view: ``"global"`` (the paper's: one graph of every agent's pending tasks) or
+            ``"own"`` (ablation "decentralised actor"): a task in several clusters' slots is one
+            node per cluster, and the hub receives no messages, so an agent's embedding is built
+            from its own observation only (its cluster, pending and running tasks, and the mean
+            cluster features every agent observes). The critic stays centralised (mean over all
+            agents' embeddings).
     """
 
     num_types: int
@@ -97,10 +111,19 @@ class ModelConfig:
     num_agents: int | None = None
     max_picks: int = 1
     stop_bias_init: float = -2.0
+    encoder: Literal["graph", "mlp"] = "graph"
+    task_choice: Literal["pointer", "uniform", "fifo"] = "pointer"
+    actor_view: Literal["global", "own"] = "global"
 
     def __post_init__(self) -> None:
-        if self.conv not in ("han", "hgt", "gatv2"):
-            raise ValueError(f"ModelConfig.conv must be 'han', 'hgt' or 'gatv2', got {self.conv!r}")
+        for name, allowed in (
+            ("conv", ("han", "hgt", "gatv2")),
+            ("encoder", ("graph", "mlp")),
+            ("task_choice", ("pointer", "uniform", "fifo")),
+            ("actor_view", ("global", "own")),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"ModelConfig.{name} must be one of {allowed}, got {getattr(self, name)!r}")
         for name in ("num_types", "num_resources", "num_levels", "hidden", "layers", "heads", "head_hidden"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
@@ -288,7 +311,10 @@ class HGATActorCritic(nn.Module):
         metadata = (list(NODE_TYPES), list(EDGE_TYPES))
         convs: list[nn.Module] = []
         for _ in range(cfg.layers):
-            if cfg.conv == "han":
+            if cfg.encoder == "mlp":
+                mlp = {t: nn.Sequential(nn.Linear(h, h), nn.Tanh()) for t in NODE_TYPES}
+                convs.append(nn.ModuleDict(mlp))
+            elif cfg.conv == "han":
                 convs.append(GraphHANConv(h, h, metadata, heads=cfg.heads))
             elif cfg.conv == "hgt":
                 convs.append(HGTConv(h, h, metadata, heads=cfg.heads))
@@ -316,8 +342,12 @@ class HGATActorCritic(nn.Module):
         h = {t: torch.tanh(self.embed[t](gb.x[t])) for t in NODE_TYPES}
         for conv, norm_layer in zip(self.convs, self.norms):
             norm: nn.ModuleDict = norm_layer  # type: ignore[assignment]
-            if isinstance(conv, GraphHANConv):
-                out = conv(h, gb.edge_index, gb.batch, gb.num_graphs, gb.fused)
+            if isinstance(conv, nn.ModuleDict):  # the MLP encoder: no messages
+                out = {t: conv[t](h[t]) for t in NODE_TYPES}
+            elif isinstance(conv, GraphHANConv):
+                groups = gb.attn_batch if gb.attn_batch is not None else gb.batch
+                count = gb.attn_groups if gb.attn_groups is not None else gb.num_graphs
+                out = conv(h, gb.edge_index, groups, count, gb.fused)
             else:
                 out = conv(h, gb.edge_index)
             h = {t: norm[t](h[t] + out[t]) if out.get(t) is not None else h[t] for t in NODE_TYPES}
@@ -352,6 +382,14 @@ class HGATActorCritic(nn.Module):
         """``(G, N, P + 1)`` log-probabilities over the positions in ``fits`` and the stop token."""
         g, n = gb.num_graphs, gb.num_clusters
         logits = self._heads_apply("slot_logits", [hc, free_frac, h_slots, gb.delay], n)
+        choice = self.cfg.task_choice
+        if choice != "pointer":  # the ablations: fixed task logits, only the stop logit is learned
+            fixed = torch.zeros_like(logits[..., :-1])
+            if choice == "fifo":  # only the fitting task that has waited longest (ties: first position)
+                wait = gb.waiting.masked_fill(~fits, -1.0)
+                first = F.one_hot(wait.argmax(-1), fits.shape[-1]).bool()
+                fits = fits & first
+            logits = torch.cat([fixed, logits[..., -1:]], -1)
         ok = torch.cat([fits, torch.ones((g, n, 1), dtype=torch.bool)], -1)
         return torch.log_softmax(_masked(logits, ok), -1)
 
@@ -413,7 +451,10 @@ class HGATActorCritic(nn.Module):
             logp_all = self._slot_log_probs(gb, hc, h_slots, free_frac, fits)
             if actions is None and mode == "greedy":  # two-stage mode: place iff P(place) > 1/2
                 idle = logp_all[..., -1] >= math.log(0.5)
-                slot = logp_all[..., :-1].argmax(-1).masked_fill(idle, p)
+                if cfg.task_choice == "uniform":  # a uniform choice has no mode: draw the task
+                    slot = _choose(logp_all[..., :-1], "sample", generator).masked_fill(idle, p)
+                else:
+                    slot = logp_all[..., :-1].argmax(-1).masked_fill(idle, p)
             elif actions is None:
                 slot = _choose(logp_all, mode, generator)
             else:

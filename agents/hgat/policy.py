@@ -56,7 +56,7 @@ class JointPolicy:
     def __init__(self, model: HGATActorCritic, config: EnvConfig, bayes: bool = True, seed: int = 0) -> None:
         self.model = model
         self.config = config
-        self.builder = GraphBuilder(config)
+        self.builder = GraphBuilder(config, actor_view=model.cfg.actor_view)
         self.bayes = bool(bayes) and config.mode == "single"
         self.seed(seed)
 

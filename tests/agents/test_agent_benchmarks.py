@@ -107,6 +107,32 @@ def test_transfer_script_on_tiny_settings(tmp_path):
     assert len(big) == 1  # the 24-cluster setting ran with the 3-cluster agent
 
 
+def test_ablations_script_trains_installs_and_tables_tiny_variants(tmp_path):
+    mod = _load("ablations")
+    res, store = tmp_path / "res", tmp_path / "store"
+    tiny = ["--num-envs", "2", "--train-set", "rollout_rounds=16", "--model-set", "hidden=16"]
+    tiny += ["--model-set", "head_hidden=16", "--model-set", "layers=1"]
+    args = ["--rounds", "32", "--variants", "no-pointer,decentralised-actor", "--set", "num_tasks=6"]
+    args += [f"--train-arg={t}" for t in tiny]
+    args += ["--runs", str(tmp_path / "runs"), "--store", str(store), "--out", str(tmp_path / "bench")]
+    args += ["--results", str(res), "--seeds", "2", "--num-tasks", "6", "--workers", "1", "--no-docs"]
+    assert mod.main(args) == 0
+    for name in ("no-pointer", "decentralised-actor", "full-s2"):
+        meta = json.loads((store / name / "checkpoint.json").read_text())["meta"]
+        assert (store / name / "training" / "train_result.json").is_file()
+        assert meta["model_config"]["hidden"] == 16
+    meta = json.loads((store / "no-pointer" / "checkpoint.json").read_text())["meta"]
+    assert meta["model_config"]["task_choice"] == "uniform"
+    rep = json.loads((res / "ablations.json").read_text())
+    assert [r["variant"] for r in rep["rows"]] == ["full", "no-pointer", "decentralised-actor"]
+    assert rep["rows"][1]["paper_worse_pct"] == 39.1 and rep["rows"][1]["rounds"] == 32
+    full = rep["rows"][0]["mean_jct"]
+    for r in rep["rows"]:
+        assert abs(r["worse_pct"] - 100 * (r["mean_jct"] - full) / full) < 1e-9
+    assert rep["seed_spread"]["seeds"] == [0, 1, 2] and len(rep["seed_spread"]["mean_jct"]) == 3
+    assert "| no pointer (uniform task choice) |" in (res / "ablations.md").read_text()
+
+
 def test_headroom_report_orders_and_closes_the_gap(tmp_path):
     """The headroom report's arithmetic on hand-made bench outputs (no episode is run)."""
     import argparse
