@@ -46,6 +46,7 @@ from gymnasium.utils import seeding
 from numpy.typing import NDArray
 
 from edgesched_env.config import EnvConfig
+from edgesched_env.interface import TRUNCATION_CODES, flatten_metrics, make_interface, pop_interface_options
 from edgesched_env.observation import ObservationBuilder
 from edgesched_env.parallel_env import check_reset_options
 from edgesched_env.presets import DEFAULT_PRESET, make_config
@@ -73,7 +74,12 @@ class EdgeSchedVectorEnv:
     Args:
         preset: a preset name or an :class:`EnvConfig`.
         num_envs: ``E``, episodes in the batch.
-        **overrides: config overrides, as for :func:`edgesched_env.parallel_env`.
+        **overrides: config overrides, as for :func:`edgesched_env.parallel_env`, and the
+            interface options of :mod:`edgesched_env.interface` (``obs_layout``, ``mask``,
+            ``action_format``: actions are then ``(E, N)`` integers, ``info_format``: with
+            ``"flat"``, every metric is in the infos on every step, as ``metrics.<name>`` ``(E,)``
+            float arrays, 0.0 until that episode ends, ``episode_end`` ``(E,)`` and
+            ``truncated_by`` as int codes).
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": gymnasium.vector.AutoresetMode.NEXT_STEP}
@@ -81,22 +87,31 @@ class EdgeSchedVectorEnv:
     def __init__(self, preset: str | EnvConfig = DEFAULT_PRESET, num_envs: int = 1, **overrides: Any) -> None:
         if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        iface = pop_interface_options(overrides)
         self.config: EnvConfig = make_config(preset, **overrides)
         self.num_envs = num_envs
         self.num_agents = self.config.num_clusters
         self.possible_agents = [f"cluster_{i}" for i in range(self.num_agents)]
         self.sim = Simulator(self.config, batch_size=num_envs)
         self.builder = ObservationBuilder(self.config)
+        self.interface = make_interface(self.builder, **iface)
+        self._discrete = self.interface.options.action_format == "discrete"
+        self._flat_info = self.interface.options.info_format == "flat"
+        self._metric_keys: list[str] | None = None
         self.nvec = self.builder.nvec
-        self.single_observation_space: spaces.Dict = self.builder.observation_space
-        self.single_action_space = self.builder.action_space
+        self.single_observation_space: spaces.Dict = self.interface.observation_space
+        self.single_action_space: spaces.Space[Any] = self.interface.action_space
         lead = (num_envs, self.num_agents)
         self.observation_space = spaces.Dict(
             {k: _batch_box(b, lead) for k, b in self.single_observation_space.spaces.items()}  # type: ignore[arg-type]
         )
-        self.action_space = spaces.MultiDiscrete(
-            np.broadcast_to(self.nvec, (*lead, self.nvec.shape[0])).copy()
+        self.action_space: spaces.MultiDiscrete = spaces.MultiDiscrete(
+            np.full(lead, self.interface.num_discrete)
+            if self._discrete
+            else np.broadcast_to(self.nvec, (*lead, self.nvec.shape[0])).copy()
         )
+        self.last_obs_batch: dict[str, NDArray] | None = None
+        """The latest observation in the default layout (what :meth:`random_actions` reads)."""
         self.state_space = _batch_box(self.builder.state_space, (num_envs,))
         self._rngs: list[np.random.Generator] = []
         self._steps = np.zeros(num_envs, dtype=np.int64)
@@ -126,8 +141,13 @@ class EdgeSchedVectorEnv:
         return episode_metrics(SimView(self.sim, i))
 
     def random_actions(self, obs: dict[str, NDArray], rng: np.random.Generator) -> NDArray[np.int64]:
-        """:func:`random_feasible_actions` for this env's mode."""
-        return random_feasible_actions(obs, rng, self.config.max_picks if self.config.mode == "multi" else 1)
+        """:func:`random_feasible_actions` for this env's mode, in its action format (an ``obs`` in
+        another layout than ``"dict"`` is read from :attr:`last_obs_batch`, the same round)."""
+        if "alloc_mask" not in obs:
+            assert self.last_obs_batch is not None
+            obs = self.last_obs_batch
+        acts = random_feasible_actions(obs, rng, self.config.max_picks if self.config.mode == "multi" else 1)
+        return self.interface.encode(acts) if self._discrete else acts
 
     def memory_bytes(self) -> int:
         """Bytes of the simulation state (all episodes; observations are allocated per step)."""
@@ -154,9 +174,37 @@ class EdgeSchedVectorEnv:
         self._steps[:] = 0
         self._needs_reset[:] = False
         self._reset_done = True
-        obs = self.builder.batch(self.sim)
+        obs = self._observe()
         infos = self._base_infos(np.ones(e, dtype=bool))
+        if self._flat_info:
+            if self._metric_keys is None:
+                self._metric_keys = sorted(flatten_metrics(self.episode_metrics(0)))
+            self._add_flat(infos, np.zeros(e, dtype=bool), np.zeros(e, dtype=np.int64))
         return obs, infos
+
+    def _observe(self) -> dict[str, NDArray]:
+        self.last_obs_batch = batch = self.builder.batch(self.sim)
+        return self.interface.observe(batch)
+
+    def _add_flat(self, infos: dict[str, Any], ended: NDArray[np.bool_], codes: NDArray[np.int64]) -> None:
+        """The flat info format: the outcome keys, every metric and the end flags on every call."""
+        assert self._metric_keys is not None
+        e, n = self.num_envs, self.num_agents
+        picks = (self.config.max_picks,) if self.config.mode == "multi" else ()
+        for k in _OUTCOME_KEYS:
+            if k not in infos:
+                infos[k] = np.full(
+                    (e, n, *picks), -1 if k == "task" else False, np.int64 if k == "task" else bool
+                )
+        if "slot_end" not in infos:
+            infos["slot_end"] = np.zeros(e, dtype=bool)
+        for key in self._metric_keys:
+            infos[key] = np.zeros(e)
+        for b in np.flatnonzero(ended).tolist():
+            for key, v in flatten_metrics(self.episode_metrics(b)).items():
+                infos[key][b] = v
+        infos["episode_end"] = ended.copy()
+        infos["truncated_by"] = codes
 
     # ---------------------------------------------------------------------------------- step
     def step(
@@ -185,16 +233,21 @@ class EdgeSchedVectorEnv:
         truncated = by_slots | by_cycles
         ended = terminated | truncated
         infos = self._step_infos(outs, slot, rnd, slot_over, pending_before, playing)
-        infos["truncated_by"] = np.where(by_slots, "max_slots", np.where(by_cycles, "max_cycles", ""))
-        if ended.any():  # 6. metrics of the episodes that ended
-            infos.update(self._metrics_infos(ended))
+        if self._flat_info:
+            codes = np.where(by_slots, TRUNCATION_CODES["max_slots"], 0)
+            codes = np.where(by_cycles, TRUNCATION_CODES["max_cycles"], codes).astype(np.int64)
+            self._add_flat(infos, ended, codes)
+        else:
+            infos["truncated_by"] = np.where(by_slots, "max_slots", np.where(by_cycles, "max_cycles", ""))
+            if ended.any():  # 6. metrics of the episodes that ended
+                infos.update(self._metrics_infos(ended))
         if restart.any():
             rows = np.flatnonzero(restart).tolist()
             sim.reset_episodes(rows, [self._rngs[b] for b in rows])
             self._steps[restart] = 0
         infos["reset"] = restart
         self._needs_reset = ended
-        obs = self.builder.batch(sim)  # 7. observations
+        obs = self._observe()  # 7. observations
         if restart.any():
             infos["pending_task_ids"][restart] = st.pending[restart]
         return obs, rewards, terminated, truncated, infos
@@ -255,6 +308,20 @@ class EdgeSchedVectorEnv:
 
         Rows being reset must be well-formed too (their actions are then ignored).
         """
+        if self._discrete:
+            shape2 = (self.num_envs, self.num_agents)
+            a = np.asarray(actions)
+            if a.shape != shape2:
+                raise ValueError(
+                    f"discrete actions must have shape (num_envs, num_agents) = {shape2}, got {a.shape}"
+                )
+            codes = integer_actions(
+                a[..., None],
+                np.array([self.interface.num_discrete]),
+                "actions",
+                lambda idx: f"action of episode {idx[0]}, cluster_{idx[1]}",
+            )[..., 0]
+            return self.interface.decode(codes)
         shape = (self.num_envs, self.num_agents, self.nvec.shape[0])
         try:
             a = np.asarray(actions)
