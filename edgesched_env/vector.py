@@ -20,6 +20,11 @@ that ends episode ``i`` returns its last observation; the next ``step`` resets e
 (its action row is ignored) and returns the new episode's first observation with reward 0,
 ``terminations[i] = truncations[i] = False`` and ``infos["reset"][i] = True``.
 
+With ``autoreset_mode="same_step"`` (gymnasium's ``SAME_STEP``, the SB3 convention) the step
+that ends episode ``i`` resets it at once: it returns the new episode's first observation, and
+the last one in ``infos["final_obs"]`` (the observation dict, valid where the mask
+``infos["_final_obs"]`` is set); every step then plays every episode.
+
 **Observations** are the per-agent dict of the single env with two leading axes ``(E, N, ...)``;
 ``state()`` is ``(E, S)``. **Actions** are an integer array ``(E, N, len(nvec))``. **Rewards**
 ``(E, N)``; **terminations**, **truncations** ``(E,)``.
@@ -84,9 +89,21 @@ class EdgeSchedVectorEnv:
 
     metadata: dict[str, Any] = {"autoreset_mode": gymnasium.vector.AutoresetMode.NEXT_STEP}
 
-    def __init__(self, preset: str | EnvConfig = DEFAULT_PRESET, num_envs: int = 1, **overrides: Any) -> None:
+    def __init__(
+        self,
+        preset: str | EnvConfig = DEFAULT_PRESET,
+        num_envs: int = 1,
+        autoreset_mode: str = "next_step",
+        **overrides: Any,
+    ) -> None:
         if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        if autoreset_mode not in ("next_step", "same_step"):
+            raise ValueError(f"autoreset_mode must be 'next_step' or 'same_step', got {autoreset_mode!r}")
+        self.autoreset_mode = autoreset_mode
+        self._same_step = autoreset_mode == "same_step"
+        if self._same_step:
+            self.metadata = {"autoreset_mode": gymnasium.vector.AutoresetMode.SAME_STEP}
         iface = pop_interface_options(overrides)
         self.config: EnvConfig = make_config(preset, **overrides)
         self.num_envs = num_envs
@@ -246,6 +263,13 @@ class EdgeSchedVectorEnv:
             sim.reset_episodes(rows, [self._rngs[b] for b in rows])
             self._steps[restart] = 0
         infos["reset"] = restart
+        if self._same_step and ended.any():  # SAME_STEP: the final observation, then a new episode
+            infos["final_obs"] = self._observe()
+            infos["_final_obs"] = ended.copy()
+            rows = np.flatnonzero(ended).tolist()
+            sim.reset_episodes(rows, [self._rngs[b] for b in rows])
+            self._steps[ended] = 0
+            ended = np.zeros_like(ended)
         self._needs_reset = ended
         obs = self._observe()  # 7. observations
         if restart.any():
