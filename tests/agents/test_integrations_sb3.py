@@ -75,7 +75,7 @@ def test_maskable_ppo_trains_with_no_mask_violations_and_is_benched(tmp_path, vi
     # the model in memory and the saved one play the same episodes, deterministically
     live = [r["mean_jct"] for r in evaluate(sb3.as_scheduler(model), "tapfinger-synthetic", [0], **SMALL)]
     saved = [
-        r["mean_jct"] for r in evaluate(sb3.as_scheduler(str(path)), "tapfinger-synthetic", [0, 1], **SMALL)
+        r["mean_jct"] for r in evaluate(sb3.as_scheduler(str(path)), "tapfinger-synthetic", [0], **SMALL)
     ]
     assert live == saved
     res = run_bench(
