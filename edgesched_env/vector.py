@@ -199,6 +199,22 @@ class EdgeSchedVectorEnv:
             self._add_flat(infos, np.zeros(e, dtype=bool), np.zeros(e, dtype=np.int64))
         return obs, infos
 
+    def reset_episodes(self, rows: Sequence[int]) -> dict[str, NDArray]:
+        """Restart episodes ``rows`` now (each continues its own generator, as an autoreset does)
+        and return every episode's observation; the others are untouched. For libraries that
+        reset finished episodes themselves (TorchRL's partial ``_reset``)."""
+        if not self._reset_done:
+            raise RuntimeError("reset_episodes() called before reset()")
+        rows = sorted({int(b) for b in rows})
+        bad = [b for b in rows if not 0 <= b < self.num_envs]
+        if bad:
+            raise ValueError(f"reset_episodes: rows {bad} out of range [0, {self.num_envs - 1}]")
+        if rows:
+            self.sim.reset_episodes(rows, [self._rngs[b] for b in rows])
+            self._steps[rows] = 0
+            self._needs_reset[rows] = False
+        return self._observe()
+
     def _observe(self) -> dict[str, NDArray]:
         self.last_obs_batch = batch = self.builder.batch(self.sim)
         return self.interface.observe(batch)
