@@ -28,7 +28,7 @@ import math
 import multiprocessing
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +90,9 @@ class CellResult:
     series: dict[str, Any] | None = None
 
 
+#: in-memory schedulers of the running :func:`run_bench` call (``instances``), by name.
+_INSTANCES: dict[str, Any] = {}
+
 _ENV_CACHE: dict[tuple[str, tuple[tuple[str, Any], ...]], EdgeSchedParallelEnv] = {}
 
 
@@ -112,7 +115,8 @@ def run_cell(cell: Cell) -> CellResult:
         metrics = lower_bound_metrics(env)
         jct = lower_bound_jct(env)
     else:
-        metrics = run_episode(make_scheduler(cell.scheduler), env, cell.seed)
+        sched = _INSTANCES.get(cell.scheduler) or make_scheduler(cell.scheduler)
+        metrics = run_episode(sched, env, cell.seed)
         trace = episode_trace(env)
         jct = trace["jct"]
         if cell.keep_series:
@@ -167,6 +171,7 @@ def run_bench(
     workers: int = 1,
     progress: bool = True,
     lower_bound: bool = True,
+    instances: Mapping[str, Any] | None = None,
     **env_overrides: Any,
 ) -> BenchResult:
     """Run every scheduler on every seed (and the lower bound), serially or in processes.
@@ -178,6 +183,9 @@ def run_bench(
         workers: worker processes (1: run in this process). Results do not depend on it.
         progress: show a tqdm progress bar on stderr.
         lower_bound: add the ``lower-bound`` figure's records.
+        instances: in-memory schedulers by name (e.g. a policy an RL library just trained, from
+            an integration's ``as_scheduler``); their names go in ``schedulers`` like any other.
+            They run in this process, so ``workers`` must be 1.
         **env_overrides: env config overrides (``num_tasks=40``, ...).
 
     Returns:
@@ -188,7 +196,12 @@ def run_bench(
     if not schedulers:
         raise ValueError("run_bench needs at least one scheduler")
     env = _env_for(preset, tuple(sorted(env_overrides.items())))  # bad presets/overrides fail first
+    instances = dict(instances or {})
+    if instances and workers > 1:
+        raise ValueError("in-memory schedulers (instances=...) run in this process: use workers=1")
     for name in schedulers:
+        if name in instances:
+            continue
         make_scheduler(name)  # so do unknown names ...
         if name in PRETRAINED_NAMES:  # ... and a preset with no shipped agent
             from agents.pretrained import checkpoint_path
@@ -208,9 +221,14 @@ def run_bench(
     bar = tqdm(total=len(cells), desc=f"bench {preset}", unit="ep", disable=not progress, file=sys.stderr)
     results: dict[Cell, CellResult] = {}
     if workers <= 1:
-        for cell in cells:
-            results[cell] = run_cell(cell)
-            bar.update(1)
+        _INSTANCES.update(instances)
+        try:
+            for cell in cells:
+                results[cell] = run_cell(cell)
+                bar.update(1)
+        finally:
+            for name in instances:
+                _INSTANCES.pop(name, None)
     else:
         # "spawn": fresh interpreters, the same on every OS, and safe whatever threads this
         # process runs (a progress bar's monitor thread, a notebook's kernel).

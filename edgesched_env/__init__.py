@@ -11,13 +11,19 @@ import gymnasium
 import pettingzoo
 
 from edgesched_env.config import ClusterSpec, EnvConfig, FixedTask, TaskType, WorkloadSpec
+from edgesched_env.interface import Interface, InterfaceOptions
 from edgesched_env.parallel_env import ENV_VERSION, EdgeSchedParallelEnv, env, parallel_env
 from edgesched_env.presets import DEFAULT_PRESET, PRESETS, make_config, preset_names
 from edgesched_env.sim.view import sim_view
-from edgesched_env.spaces import MaskedMultiDiscrete
+from edgesched_env.spaces import MaskedDiscrete, MaskedMultiDiscrete
 from edgesched_env.vector import EdgeSchedVectorEnv, random_feasible_actions, vector_env
 
-__version__ = "0.2.0"
+try:  # the installed distribution's version (one source of truth: pyproject.toml)
+    from importlib.metadata import PackageNotFoundError, version
+
+    __version__ = version("edgesched")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree that is not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "DEFAULT_PRESET",
@@ -28,6 +34,9 @@ __all__ = [
     "EdgeSchedVectorEnv",
     "EnvConfig",
     "FixedTask",
+    "Interface",
+    "InterfaceOptions",
+    "MaskedDiscrete",
     "MaskedMultiDiscrete",
     "TaskType",
     "WorkloadSpec",

@@ -13,8 +13,10 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from edgesched_env.config import EnvConfig
+from edgesched_env.interface import OUTCOME_KEYS
 from edgesched_env.parallel_env import EdgeSchedParallelEnv
 from edgesched_env.presets import DEFAULT_PRESET
+from edgesched_env.render import RENDER_MODES
 from edgesched_env.spaces import MaskedMultiDiscrete
 
 __all__ = ["CentralEdgeSchedEnv"]
@@ -37,12 +39,17 @@ class CentralEdgeSchedEnv(gym.Env):
     **Termination / truncation.** As the parallel env; ``info["metrics"]`` at the end.
 
     **Arguments.** As :class:`~edgesched_env.parallel_env.EdgeSchedParallelEnv`; ``reward`` is
-    fixed to ``"global"``.
+    fixed to ``"global"``. The interface options (:mod:`edgesched_env.interface`) apply per
+    agent: ``obs_layout`` gives each key stacked over agents (``observation (N, F)``,
+    ``action_mask (N, W)``); ``mask="strict"`` and ``action_format="discrete"`` (the action is
+    then ``MultiDiscrete([D] * N)``, one exact joint choice per cluster) change
+    :meth:`action_masks`; ``info_format="flat"`` gives the same keys on reset and every step
+    (agent 0's flat info, the outcome keys stacked over agents ``(N, ...)``).
 
     **Version history.** v0: initial release.
     """
 
-    metadata = {"render_modes": ["human", "ansi", "rgb_array"], "render_fps": 4}
+    metadata = {"render_modes": RENDER_MODES, "render_fps": 4}
 
     def __init__(
         self, preset: str | EnvConfig = DEFAULT_PRESET, render_mode: str | None = None, **overrides: Any
@@ -54,7 +61,9 @@ class CentralEdgeSchedEnv(gym.Env):
         self.render_mode = render_mode
         self.agents = list(self.par.possible_agents)
         n = len(self.agents)
-        sub = self.par.builder.observation_space
+        sub = self.par.interface.observation_space
+        self._discrete = self.par.interface.options.action_format == "discrete"
+        self._flat_info = self.par.interface.options.info_format == "flat"
         stacked: dict[str, spaces.Space[Any]] = {}
         for k, box in sub.spaces.items():
             assert isinstance(box, spaces.Box)
@@ -64,7 +73,11 @@ class CentralEdgeSchedEnv(gym.Env):
                 dtype=box.dtype.type,
             )
         self.observation_space: spaces.Dict = spaces.Dict(stacked)
-        self._sub_nvec = self.par.builder.nvec
+        self._sub_nvec = (
+            np.array([self.par.interface.num_discrete], dtype=np.int64)
+            if self._discrete
+            else self.par.builder.nvec
+        )
         self.action_space = MaskedMultiDiscrete(np.tile(self._sub_nvec, n))
         self._last_obs: dict[str, NDArray] | None = None
 
@@ -72,16 +85,24 @@ class CentralEdgeSchedEnv(gym.Env):
         """The parallel env's already stacked ``(N, ...)`` arrays of the latest observation."""
         batch = self.par.last_obs_batch
         assert batch is not None
+        batch = self.par.interface.observe(batch)
         return {k: batch[k][0] for k in self.observation_space.spaces}
+
+    def _central_info(self, infos: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """Flat info format: agent 0's info, with the per-agent keys stacked over agents."""
+        first = dict(infos[self.agents[0]])
+        for k in (*OUTCOME_KEYS, "pending_task_ids"):
+            first[k] = np.stack([np.asarray(infos[a][k]) for a in self.agents])
+        return first
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, NDArray], dict[str, Any]]:
         """Start an episode (the seed fixes it whole)."""
         super().reset(seed=seed)
-        self.par.reset(seed=seed, options=options)
+        _, infos = self.par.reset(seed=seed, options=options)
         self._last_obs = self._stacked()
-        return self._last_obs, {}
+        return self._last_obs, self._central_info(infos) if self._flat_info else {}
 
     def step(self, action: Any) -> tuple[dict[str, NDArray], float, bool, bool, dict[str, Any]]:
         """Apply the joint action (one round), return the global reward."""
@@ -93,14 +114,14 @@ class CentralEdgeSchedEnv(gym.Env):
         _, rew, terms, truncs, infos = self.par.step(acts)
         self._last_obs = self._stacked()
         first = infos[self.agents[0]]
-        info: dict[str, Any] = {
-            "slot": first["slot"],
-            "slot_end": first["slot_end"],
-            "agents": infos,
-        }
-        if "metrics" in first:
-            info["metrics"] = first["metrics"]
-            info["truncated_by"] = first["truncated_by"]
+        info: dict[str, Any]
+        if self._flat_info:
+            info = self._central_info(infos)
+        else:
+            info = {"slot": first["slot"], "slot_end": first["slot_end"], "agents": infos}
+            if "metrics" in first:
+                info["metrics"] = first["metrics"]
+                info["truncated_by"] = first["truncated_by"]
         return (
             self._last_obs,
             float(rew[self.agents[0]]),
@@ -161,10 +182,14 @@ class CentralEdgeSchedVectorEnv(gym.vector.VectorEnv):
                 if isinstance(b, spaces.Box)
             }
         )
-        self.single_action_space = MaskedMultiDiscrete(np.tile(self.venv.nvec, n))
+        self._discrete = self.venv.interface.options.action_format == "discrete"
+        sub_nvec = (
+            np.array([self.venv.interface.num_discrete], dtype=np.int64) if self._discrete else self.venv.nvec
+        )
+        self.single_action_space = MaskedMultiDiscrete(np.tile(sub_nvec, n))
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, num_envs)
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
-        self._width = self.venv.nvec.shape[0]
+        self._width = sub_nvec.shape[0]
         self._last_obs: dict[str, NDArray] | None = None
 
     def reset(
@@ -181,7 +206,8 @@ class CentralEdgeSchedVectorEnv(gym.vector.VectorEnv):
         e, n = self.num_envs, self.venv.num_agents
         if a.shape != (e, n * self._width):
             raise ValueError(f"joint actions must have shape {(e, n * self._width)}, got {a.shape}")
-        obs, rew, terms, truncs, infos = self.venv.step(a.reshape(e, n, self._width))
+        a = a.reshape(e, n) if self._discrete else a.reshape(e, n, self._width)
+        obs, rew, terms, truncs, infos = self.venv.step(a)
         self._last_obs = obs
         return obs, rew[:, 0].copy(), terms, truncs, infos
 

@@ -13,8 +13,10 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils import parallel_to_aec
 
 from edgesched_env.config import EnvConfig
+from edgesched_env.interface import flat_infos, flatten_metrics, make_interface, pop_interface_options
 from edgesched_env.observation import ObservationBuilder
 from edgesched_env.presets import DEFAULT_PRESET, make_config
+from edgesched_env.render import RENDER_MODES, check_render_mode
 from edgesched_env.sim.core import PickOutcome, Simulator
 from edgesched_env.sim.metrics import episode_metrics
 from edgesched_env.sim.view import SimView
@@ -125,7 +127,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
 
     metadata: dict[str, Any] = {
         "name": "EdgeSched-v0",
-        "render_modes": ["human", "ansi", "rgb_array"],
+        "render_modes": RENDER_MODES,
         "render_fps": 4,
         "is_parallelizable": True,
     }
@@ -133,11 +135,9 @@ class EdgeSchedParallelEnv(ParallelEnv):
     def __init__(
         self, preset: str | EnvConfig = DEFAULT_PRESET, render_mode: str | None = None, **overrides: Any
     ) -> None:
+        iface = pop_interface_options(overrides)
         self.config: EnvConfig = make_config(preset, **overrides)
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}"
-            )
+        check_render_mode(render_mode)
         self.render_mode = render_mode
         self.possible_agents = [f"cluster_{i}" for i in range(self.config.num_clusters)]
         self.agents: list[str] = []
@@ -145,6 +145,11 @@ class EdgeSchedParallelEnv(ParallelEnv):
         self.sim = Simulator(self.config, batch_size=1, record_history=True)
         self.view = SimView(self.sim, 0)
         self.builder = ObservationBuilder(self.config)
+        self.interface = make_interface(self.builder, **iface)
+        """The interface options' writer (:mod:`edgesched_env.interface`)."""
+        self._discrete = self.interface.options.action_format == "discrete"
+        self._flat_info = self.interface.options.info_format == "flat"
+        self._metric_keys: list[str] | None = None
         self._nvec = self.builder.nvec
         self._comp_names = self._component_names()
         self._np_random: np.random.Generator | None = None
@@ -159,11 +164,12 @@ class EdgeSchedParallelEnv(ParallelEnv):
     # without a class-level functools cache that would keep every env instance alive.
     def observation_space(self, agent: str) -> spaces.Dict:
         """The per-agent observation space (one shared object for every agent)."""
-        return self.builder.observation_space
+        return self.interface.observation_space
 
-    def action_space(self, agent: str) -> spaces.MultiDiscrete:
-        """The per-agent action space (one shared object for every agent)."""
-        return self.builder.action_space
+    def action_space(self, agent: str) -> spaces.Space[Any]:
+        """The per-agent action space (one shared object for every agent): ``MaskedMultiDiscrete``,
+        or ``Discrete`` with ``action_format="discrete"``."""
+        return self.interface.action_space
 
     @property
     def state_space(self) -> spaces.Box:
@@ -212,7 +218,20 @@ class EdgeSchedParallelEnv(ParallelEnv):
             a: {"slot": 0, "round": 0, "pending_task_ids": pending[i].copy()}
             for i, a in enumerate(self.agents)
         }
+        if self._flat_info:
+            if self._metric_keys is None:  # every metric name, from the metrics of an empty episode
+                self._metric_keys = sorted(flatten_metrics(episode_metrics(self.view)))
+            infos = {
+                a: self._flatten_info(info, info["pending_task_ids"], None, None) for a, info in infos.items()
+            }
         return obs, infos
+
+    def _flatten_info(
+        self, info: dict[str, Any], pending: NDArray[np.int64], metrics: Any, truncated_by: str | None
+    ) -> dict[str, Any]:
+        assert self._metric_keys is not None
+        picks = self.config.max_picks if self.config.mode == "multi" else 1
+        return flat_infos(info, pending, picks, self._metric_keys, metrics, truncated_by)
 
     # ----------------------------------------------------------------------------------- step
     def step(
@@ -244,6 +263,13 @@ class EdgeSchedParallelEnv(ParallelEnv):
         infos = self._infos(outs, slot, rnd, slot_over, pending_before)
         if terminated or truncated_by is not None:  # 6. episode end: metrics
             self._finish(infos, truncated_by)
+        if self._flat_info:
+            infos = {
+                a: self._flatten_info(
+                    info, info["pending_task_ids"], info.get("metrics"), info.get("truncated_by")
+                )
+                for a, info in infos.items()
+            }
         if self.render_mode == "human":
             self.render()
         return obs, rewards, terms, truncs, infos
@@ -270,7 +296,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
 
     def _observe(self) -> dict[str, dict[str, NDArray]]:
         self.last_obs_batch = batch = self.builder.batch(self.sim)
-        return self.builder.agent_views(batch, self.agents)
+        return self.builder.agent_views(self.interface.observe(batch), self.agents)
 
     def _finish(self, infos: dict[str, dict[str, Any]], truncated_by: str | None) -> None:
         metrics = episode_metrics(self.view)
@@ -317,6 +343,8 @@ class EdgeSchedParallelEnv(ParallelEnv):
             raise ValueError(
                 f"actions must be a dict from agent name to action, got {type(actions).__name__}"
             )
+        if self._discrete:
+            return self._validate_discrete(actions)
         width = self._nvec.shape[0]
         try:
             rows = [actions[a] for a in self.agents]
@@ -332,6 +360,25 @@ class EdgeSchedParallelEnv(ParallelEnv):
         if extra:
             raise ValueError(f"actions given for unknown or finished agent(s) {sorted(extra)}")
         return arr
+
+    def _validate_discrete(self, actions: dict[str, Any]) -> NDArray[np.int64]:
+        """Joint ``Discrete`` actions (one integer per agent) -> ``(N, 1 + R)`` multi-discrete."""
+        missing = [a for a in self.agents if a not in actions]
+        if missing:
+            raise ValueError(f"missing action for agent(s) {missing}")
+        extra = set(actions) - set(self.agents)
+        if extra:
+            raise ValueError(f"actions given for unknown or finished agent(s) {sorted(extra)}")
+        n = np.array([self.interface.num_discrete])
+        codes = []
+        for a in self.agents:
+            v = np.asarray(actions[a])
+            if v.size != 1:
+                raise ValueError(
+                    f"action of {a} must be one integer (action_format='discrete'), got shape {v.shape}"
+                )
+            codes.append(integer_actions(v.reshape(1), n, f"action of {a}", _Named(f"action of {a}"))[0])
+        return self.interface.decode(np.array(codes, dtype=np.int64))
 
     def _check_one(self, agent: str, action: Any) -> NDArray[np.int64]:
         width = self._nvec.shape[0]
@@ -374,6 +421,16 @@ class EdgeSchedParallelEnv(ParallelEnv):
     def last_metrics(self) -> dict[str, Any] | None:
         """Metrics of the last finished episode (``None`` while it runs)."""
         return self._last_metrics
+
+
+class _Named:
+    """A ``where`` callback of :func:`integer_actions` that names one thing whatever the index."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, idx: tuple[int, ...]) -> str:
+        return self.name
 
 
 def parallel_env(preset: str | EnvConfig = DEFAULT_PRESET, **kwargs: Any) -> EdgeSchedParallelEnv:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,7 +13,23 @@ from edgesched_env.sim.core import DONE, RUNNING
 if TYPE_CHECKING:
     from edgesched_env.sim.view import SimView
 
-__all__ = ["render_ansi", "render_rgb"]
+__all__ = ["RENDER_MODES", "check_render_mode", "render_ansi", "render_rgb"]
+
+#: the render modes the envs advertise: ``"rgb_array"`` only where matplotlib is installed (the
+#: ``[viz]`` extra), so that env checkers never test a mode that cannot work.
+RENDER_MODES: list[str] = ["human", "ansi"] + (
+    ["rgb_array"] if importlib.util.find_spec("matplotlib") is not None else []
+)
+
+
+def check_render_mode(render_mode: str | None) -> None:
+    """``ValueError`` for a render mode that is not available (naming the extra for rgb_array)."""
+    if render_mode is None or render_mode in RENDER_MODES:
+        return
+    if render_mode == "rgb_array":
+        raise ValueError("render_mode='rgb_array' needs matplotlib: pip install 'edgesched[viz]'")
+    raise ValueError(f"render_mode must be one of {RENDER_MODES} or None, got {render_mode!r}")
+
 
 _BAR = 16
 

@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-__all__ = ["MaskedMultiDiscrete", "integer_actions", "split_flat_mask"]
+__all__ = ["MaskedDiscrete", "MaskedMultiDiscrete", "integer_actions", "split_flat_mask"]
 
 
 def integer_actions(
@@ -62,3 +62,19 @@ class MaskedMultiDiscrete(spaces.MultiDiscrete):
 
     def __repr__(self) -> str:
         return f"MaskedMultiDiscrete({self.nvec.tolist()})"
+
+
+class MaskedDiscrete(spaces.Discrete):
+    """A :class:`~gymnasium.spaces.Discrete` whose ``sample(mask=...)`` takes any 0/1 numeric mask.
+
+    Gymnasium wants an int8 mask; the ``obs_layout="rllib"`` observations carry a float32 one
+    (RLlib's masking module takes its log). Both are accepted here.
+    """
+
+    def sample(self, mask: Any = None, probability: Any = None) -> np.int64:
+        if isinstance(mask, np.ndarray) and mask.dtype != np.int8:
+            mask = (mask != 0).astype(np.int8)
+        return super().sample(mask=mask, probability=probability)
+
+    def __repr__(self) -> str:
+        return f"MaskedDiscrete({int(self.n)})"

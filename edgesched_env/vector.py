@@ -20,6 +20,11 @@ that ends episode ``i`` returns its last observation; the next ``step`` resets e
 (its action row is ignored) and returns the new episode's first observation with reward 0,
 ``terminations[i] = truncations[i] = False`` and ``infos["reset"][i] = True``.
 
+With ``autoreset_mode="same_step"`` (gymnasium's ``SAME_STEP``, the SB3 convention) the step
+that ends episode ``i`` resets it at once: it returns the new episode's first observation, and
+the last one in ``infos["final_obs"]`` (the observation dict, valid where the mask
+``infos["_final_obs"]`` is set); every step then plays every episode.
+
 **Observations** are the per-agent dict of the single env with two leading axes ``(E, N, ...)``;
 ``state()`` is ``(E, S)``. **Actions** are an integer array ``(E, N, len(nvec))``. **Rewards**
 ``(E, N)``; **terminations**, **truncations** ``(E,)``.
@@ -46,6 +51,7 @@ from gymnasium.utils import seeding
 from numpy.typing import NDArray
 
 from edgesched_env.config import EnvConfig
+from edgesched_env.interface import TRUNCATION_CODES, flatten_metrics, make_interface, pop_interface_options
 from edgesched_env.observation import ObservationBuilder
 from edgesched_env.parallel_env import check_reset_options
 from edgesched_env.presets import DEFAULT_PRESET, make_config
@@ -73,30 +79,56 @@ class EdgeSchedVectorEnv:
     Args:
         preset: a preset name or an :class:`EnvConfig`.
         num_envs: ``E``, episodes in the batch.
-        **overrides: config overrides, as for :func:`edgesched_env.parallel_env`.
+        **overrides: config overrides, as for :func:`edgesched_env.parallel_env`, and the
+            interface options of :mod:`edgesched_env.interface` (``obs_layout``, ``mask``,
+            ``action_format``: actions are then ``(E, N)`` integers, ``info_format``: with
+            ``"flat"``, every metric is in the infos on every step, as ``metrics.<name>`` ``(E,)``
+            float arrays, 0.0 until that episode ends, ``episode_end`` ``(E,)`` and
+            ``truncated_by`` as int codes).
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": gymnasium.vector.AutoresetMode.NEXT_STEP}
 
-    def __init__(self, preset: str | EnvConfig = DEFAULT_PRESET, num_envs: int = 1, **overrides: Any) -> None:
+    def __init__(
+        self,
+        preset: str | EnvConfig = DEFAULT_PRESET,
+        num_envs: int = 1,
+        autoreset_mode: str = "next_step",
+        **overrides: Any,
+    ) -> None:
         if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        if autoreset_mode not in ("next_step", "same_step"):
+            raise ValueError(f"autoreset_mode must be 'next_step' or 'same_step', got {autoreset_mode!r}")
+        self.autoreset_mode = autoreset_mode
+        self._same_step = autoreset_mode == "same_step"
+        if self._same_step:
+            self.metadata = {"autoreset_mode": gymnasium.vector.AutoresetMode.SAME_STEP}
+        iface = pop_interface_options(overrides)
         self.config: EnvConfig = make_config(preset, **overrides)
         self.num_envs = num_envs
         self.num_agents = self.config.num_clusters
         self.possible_agents = [f"cluster_{i}" for i in range(self.num_agents)]
         self.sim = Simulator(self.config, batch_size=num_envs)
         self.builder = ObservationBuilder(self.config)
+        self.interface = make_interface(self.builder, **iface)
+        self._discrete = self.interface.options.action_format == "discrete"
+        self._flat_info = self.interface.options.info_format == "flat"
+        self._metric_keys: list[str] | None = None
         self.nvec = self.builder.nvec
-        self.single_observation_space: spaces.Dict = self.builder.observation_space
-        self.single_action_space = self.builder.action_space
+        self.single_observation_space: spaces.Dict = self.interface.observation_space
+        self.single_action_space: spaces.Space[Any] = self.interface.action_space
         lead = (num_envs, self.num_agents)
         self.observation_space = spaces.Dict(
             {k: _batch_box(b, lead) for k, b in self.single_observation_space.spaces.items()}  # type: ignore[arg-type]
         )
-        self.action_space = spaces.MultiDiscrete(
-            np.broadcast_to(self.nvec, (*lead, self.nvec.shape[0])).copy()
+        self.action_space: spaces.MultiDiscrete = spaces.MultiDiscrete(
+            np.full(lead, self.interface.num_discrete)
+            if self._discrete
+            else np.broadcast_to(self.nvec, (*lead, self.nvec.shape[0])).copy()
         )
+        self.last_obs_batch: dict[str, NDArray] | None = None
+        """The latest observation in the default layout (what :meth:`random_actions` reads)."""
         self.state_space = _batch_box(self.builder.state_space, (num_envs,))
         self._rngs: list[np.random.Generator] = []
         self._steps = np.zeros(num_envs, dtype=np.int64)
@@ -126,8 +158,13 @@ class EdgeSchedVectorEnv:
         return episode_metrics(SimView(self.sim, i))
 
     def random_actions(self, obs: dict[str, NDArray], rng: np.random.Generator) -> NDArray[np.int64]:
-        """:func:`random_feasible_actions` for this env's mode."""
-        return random_feasible_actions(obs, rng, self.config.max_picks if self.config.mode == "multi" else 1)
+        """:func:`random_feasible_actions` for this env's mode, in its action format (an ``obs`` in
+        another layout than ``"dict"`` is read from :attr:`last_obs_batch`, the same round)."""
+        if "alloc_mask" not in obs:
+            assert self.last_obs_batch is not None
+            obs = self.last_obs_batch
+        acts = random_feasible_actions(obs, rng, self.config.max_picks if self.config.mode == "multi" else 1)
+        return self.interface.encode(acts) if self._discrete else acts
 
     def memory_bytes(self) -> int:
         """Bytes of the simulation state (all episodes; observations are allocated per step)."""
@@ -154,9 +191,53 @@ class EdgeSchedVectorEnv:
         self._steps[:] = 0
         self._needs_reset[:] = False
         self._reset_done = True
-        obs = self.builder.batch(self.sim)
+        obs = self._observe()
         infos = self._base_infos(np.ones(e, dtype=bool))
+        if self._flat_info:
+            if self._metric_keys is None:
+                self._metric_keys = sorted(flatten_metrics(self.episode_metrics(0)))
+            self._add_flat(infos, np.zeros(e, dtype=bool), np.zeros(e, dtype=np.int64))
         return obs, infos
+
+    def reset_episodes(self, rows: Sequence[int]) -> dict[str, NDArray]:
+        """Restart episodes ``rows`` now (each continues its own generator, as an autoreset does)
+        and return every episode's observation; the others are untouched. For libraries that
+        reset finished episodes themselves (TorchRL's partial ``_reset``)."""
+        if not self._reset_done:
+            raise RuntimeError("reset_episodes() called before reset()")
+        rows = sorted({int(b) for b in rows})
+        bad = [b for b in rows if not 0 <= b < self.num_envs]
+        if bad:
+            raise ValueError(f"reset_episodes: rows {bad} out of range [0, {self.num_envs - 1}]")
+        if rows:
+            self.sim.reset_episodes(rows, [self._rngs[b] for b in rows])
+            self._steps[rows] = 0
+            self._needs_reset[rows] = False
+        return self._observe()
+
+    def _observe(self) -> dict[str, NDArray]:
+        self.last_obs_batch = batch = self.builder.batch(self.sim)
+        return self.interface.observe(batch)
+
+    def _add_flat(self, infos: dict[str, Any], ended: NDArray[np.bool_], codes: NDArray[np.int64]) -> None:
+        """The flat info format: the outcome keys, every metric and the end flags on every call."""
+        assert self._metric_keys is not None
+        e, n = self.num_envs, self.num_agents
+        picks = (self.config.max_picks,) if self.config.mode == "multi" else ()
+        for k in _OUTCOME_KEYS:
+            if k not in infos:
+                infos[k] = np.full(
+                    (e, n, *picks), -1 if k == "task" else False, np.int64 if k == "task" else bool
+                )
+        if "slot_end" not in infos:
+            infos["slot_end"] = np.zeros(e, dtype=bool)
+        for key in self._metric_keys:
+            infos[key] = np.zeros(e)
+        for b in np.flatnonzero(ended).tolist():
+            for key, v in flatten_metrics(self.episode_metrics(b)).items():
+                infos[key][b] = v
+        infos["episode_end"] = ended.copy()
+        infos["truncated_by"] = codes
 
     # ---------------------------------------------------------------------------------- step
     def step(
@@ -185,16 +266,28 @@ class EdgeSchedVectorEnv:
         truncated = by_slots | by_cycles
         ended = terminated | truncated
         infos = self._step_infos(outs, slot, rnd, slot_over, pending_before, playing)
-        infos["truncated_by"] = np.where(by_slots, "max_slots", np.where(by_cycles, "max_cycles", ""))
-        if ended.any():  # 6. metrics of the episodes that ended
-            infos.update(self._metrics_infos(ended))
+        if self._flat_info:
+            codes = np.where(by_slots, TRUNCATION_CODES["max_slots"], 0)
+            codes = np.where(by_cycles, TRUNCATION_CODES["max_cycles"], codes).astype(np.int64)
+            self._add_flat(infos, ended, codes)
+        else:
+            infos["truncated_by"] = np.where(by_slots, "max_slots", np.where(by_cycles, "max_cycles", ""))
+            if ended.any():  # 6. metrics of the episodes that ended
+                infos.update(self._metrics_infos(ended))
         if restart.any():
             rows = np.flatnonzero(restart).tolist()
             sim.reset_episodes(rows, [self._rngs[b] for b in rows])
             self._steps[restart] = 0
         infos["reset"] = restart
+        if self._same_step and ended.any():  # SAME_STEP: the final observation, then a new episode
+            infos["final_obs"] = self._observe()
+            infos["_final_obs"] = ended.copy()
+            rows = np.flatnonzero(ended).tolist()
+            sim.reset_episodes(rows, [self._rngs[b] for b in rows])
+            self._steps[ended] = 0
+            ended = np.zeros_like(ended)
         self._needs_reset = ended
-        obs = self.builder.batch(sim)  # 7. observations
+        obs = self._observe()  # 7. observations
         if restart.any():
             infos["pending_task_ids"][restart] = st.pending[restart]
         return obs, rewards, terminated, truncated, infos
@@ -255,6 +348,20 @@ class EdgeSchedVectorEnv:
 
         Rows being reset must be well-formed too (their actions are then ignored).
         """
+        if self._discrete:
+            shape2 = (self.num_envs, self.num_agents)
+            a = np.asarray(actions)
+            if a.shape != shape2:
+                raise ValueError(
+                    f"discrete actions must have shape (num_envs, num_agents) = {shape2}, got {a.shape}"
+                )
+            codes = integer_actions(
+                a[..., None],
+                np.array([self.interface.num_discrete]),
+                "actions",
+                lambda idx: f"action of episode {idx[0]}, cluster_{idx[1]}",
+            )[..., 0]
+            return self.interface.decode(codes)
         shape = (self.num_envs, self.num_agents, self.nvec.shape[0])
         try:
             a = np.asarray(actions)

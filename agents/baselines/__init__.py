@@ -104,6 +104,10 @@ def make_scheduler(name: str) -> SchedulerBase:
             if not (Path(path) / "checkpoint.json").is_file():
                 raise ValueError(f"{name!r}: {path!r} is not a checkpoint directory (no checkpoint.json)")
             return HGATScheduler(path, mode=mode)  # type: ignore[arg-type]
+    if name.startswith("sb3:"):  # a policy trained with agents.integrations.sb3 and saved
+        from agents.integrations.sb3 import as_scheduler
+
+        return as_scheduler(name[len("sb3:") :])
     if name not in SCHEDULERS:
         raise ValueError(f"unknown scheduler {name!r}; available: {scheduler_names()}")
     return SCHEDULERS[name]()

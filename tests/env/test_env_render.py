@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 
 import numpy as np
@@ -121,3 +122,16 @@ def test_rgb_render_without_matplotlib_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"edgesched\[viz\]"):
         env.render()
+
+
+def test_rgb_array_is_advertised_only_where_it_can_work(monkeypatch):
+    import edgesched_env.render as render
+
+    env = edgesched_env.parallel_env("tapfinger-synthetic")
+    assert env.metadata["render_modes"] is render.RENDER_MODES
+    assert ("rgb_array" in render.RENDER_MODES) == (importlib.util.find_spec("matplotlib") is not None)
+    monkeypatch.setattr(render, "RENDER_MODES", ["human", "ansi"])  # as on an install without [viz]
+    with pytest.raises(ValueError, match=r"edgesched\[viz\]"):
+        edgesched_env.parallel_env("tapfinger-synthetic", render_mode="rgb_array")
+    with pytest.raises(ValueError, match="render_mode must be one of"):
+        edgesched_env.parallel_env("tapfinger-synthetic", render_mode="png")

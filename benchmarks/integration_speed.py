@@ -1,0 +1,150 @@
+"""Env steps per second of each RL-library integration path against the raw vector env, one run.
+
+Every path steps ``E`` episodes with random feasible actions (drawn the same way, from the raw
+observation) for ``--rounds`` rounds; the figure is cluster-steps per second (rounds x episodes x
+clusters / s) and its ratio to the raw :class:`~edgesched_env.vector.EdgeSchedVectorEnv` measured
+in the same run. Paths:
+
+* ``raw vector env``: ``edgesched_env.vector_env`` (default interface);
+* ``sb3 shared``: :class:`agents.integrations.sb3.SharedPolicyVecEnv` (strict mask, same-step
+  autoreset, the ``E x N`` sub-env view);
+* ``sb3 central``: SB3's ``DummyVecEnv`` of ``E`` central views (each a batch of one);
+* ``torchrl native``: :class:`agents.integrations.torchrl.EdgeSchedTorchRLEnv` (flat observations,
+  the exact joint mask, ``env.step`` + ``step_mdp``), when torchrl is installed.
+
+    python benchmarks/integration_speed.py [--preset tapfinger-synthetic] [--rounds 300] [--num-envs 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _raw(preset: str, e: int, rounds: int) -> float:
+    import edgesched_env
+
+    venv = edgesched_env.vector_env(preset, num_envs=e)
+    rng = np.random.default_rng(0)
+    obs, _ = venv.reset(seed=0)
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        obs, *_ = venv.step(venv.random_actions(obs, rng))
+    return time.perf_counter() - t0
+
+
+def _sb3_shared(preset: str, e: int, rounds: int) -> float:
+    from agents.integrations import sb3
+
+    env = sb3.SharedPolicyVecEnv(preset, num_envs=e)
+    rng = np.random.default_rng(0)
+    env.seed(0)
+    env.reset()
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        raw = env.venv.last_obs_batch
+        env.step_async(env.venv.random_actions(raw, rng).reshape(env.num_envs, -1))
+        env.step_wait()
+    return time.perf_counter() - t0
+
+
+def _sb3_central(preset: str, e: int, rounds: int) -> float:
+    import edgesched_env
+    from agents.integrations import sb3
+
+    env = sb3.central_vec_env(preset, num_envs=e)
+    env.seed(0)
+    env.reset()
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        acts = []
+        for sub in env.envs:
+            batch = sub.unwrapped.par.last_obs_batch
+            acts.append(edgesched_env.random_feasible_actions(batch, rng)[0].reshape(-1))
+        env.step(np.stack(acts))
+    return time.perf_counter() - t0
+
+
+def _torchrl_native(preset: str, e: int, rounds: int) -> float:
+    import torch
+    from torchrl.envs.utils import step_mdp
+
+    from agents.integrations import torchrl as trl
+
+    env = trl.EdgeSchedTorchRLEnv(preset, num_envs=e)
+    env.set_seed(0)
+    td = env.reset()
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        codes = env.venv.random_actions(env.venv.last_obs_batch, rng)
+        td.set(("agents", "action"), torch.as_tensor(codes))
+        td = step_mdp(env.step(td))
+        done = td.get("done")
+        if done.any():
+            reset = td.select().clone()
+            reset.set("_reset", done)
+            td.update(env.reset(reset))
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--preset", default="tapfinger-synthetic")
+    ap.add_argument("--rounds", type=int, default=300)
+    ap.add_argument("--num-envs", type=int, default=16)
+    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "integration_speed.json")
+    ap.add_argument("--no-docs", action="store_true")
+    args = ap.parse_args(argv)
+    from edgesched_env.presets import make_config
+
+    n = make_config(args.preset).num_clusters
+    paths: dict[str, Any] = {"raw vector env": _raw, "sb3 shared": _sb3_shared, "sb3 central": _sb3_central}
+    if importlib.util.find_spec("torchrl") is not None:
+        paths["torchrl native"] = _torchrl_native
+    steps = args.rounds * args.num_envs * n
+    rows = {}
+    for name, fn in paths.items():
+        fn(args.preset, args.num_envs, 5)  # warm-up (imports, caches)
+        rows[name] = steps / fn(args.preset, args.num_envs, args.rounds)
+    base = rows["raw vector env"]
+    print(f"{args.preset}: {args.num_envs} episodes x {n} clusters, {args.rounds} rounds, random actions")
+    print(f"{'path':<16} {'cluster-steps/s':>16} {'vs raw':>8}")
+    for name, v in rows.items():
+        print(f"{name:<16} {v:16.0f} {v / base:7.2f}x")
+    rep = {
+        "preset": args.preset,
+        "num_envs": args.num_envs,
+        "rounds": args.rounds,
+        "steps_per_s": rows,
+        "ratio_to_raw": {k: v / base for k, v in rows.items()},
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(rep, indent=1) + "\n")
+    if not args.no_docs:
+        from benchmarks._docs import splice_block
+
+        lines = [
+            f"`{args.preset}`, {args.num_envs} episodes x {n} clusters, {args.rounds} rounds:",
+            "",
+            "| path | cluster-steps/s | vs raw |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {k} | {v:.0f} | {v / base:.2f}x |" for k, v in rows.items()]
+        splice_block(ROOT / "docs" / "integrations.md", "speed", "\n".join(lines) + "\n", "Speed")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
