@@ -24,8 +24,9 @@ Stages (``--stage``, default ``all``), each skipping what is done:
 2. **install**: each run's ``best/`` checkpoint and its training logs to
    ``benchmarks/checkpoints/ablations/<variant>/`` (committed, ~0.4 MB each).
 3. **eval**: every checkpoint on seeds 0..S-1 (never used for training or selection) with
-   ``edgesched bench``, the table to ``benchmarks/results/ablations.{json,md}`` and the block
-   ``<!-- ablations:start -->`` of ``docs/results.md`` and ``README.md``.
+   ``edgesched bench`` (one cached bench per checkpoint under ``--out``); the table to
+   ``benchmarks/results/ablations.{json,md}`` and the block ``<!-- ablations:start -->`` of
+   ``docs/results.md`` and ``README.md``.
 
     python benchmarks/ablations.py [--stage all] [--jobs 2] [--seeds 10] [--workers 2]
 """
@@ -151,27 +152,31 @@ def stage_eval(args: argparse.Namespace) -> dict[str, Any]:
 
     ck = checkpoints(args)
     names = {n: f"hgat:{p}" for n, p in ck.items()}
-    out = args.out
-    if not (out / "results.json").is_file():
-        res = run_bench(
-            PRESET,
-            list(names.values()),
-            list(range(args.seeds)),
-            workers=args.workers,
-            progress=False,
-            **({"num_tasks": args.num_tasks} if args.num_tasks else {}),
-        )
-        write_outputs(res, out, plots=False)
-    recs = json.loads((out / "results.json").read_text())
     per: dict[str, list[float]] = {}
-    for r in recs:
-        per.setdefault(r["scheduler"], []).append(float(r["mean_jct"]))
+    for name, spec in names.items():  # one bench per checkpoint, cached: runs can be added later
+        out = args.out / name
+        if not (out / "results.json").is_file():
+            res = run_bench(
+                PRESET,
+                [spec],
+                list(range(args.seeds)),
+                workers=args.workers,
+                progress=False,
+                lower_bound=False,
+                **({"num_tasks": args.num_tasks} if args.num_tasks else {}),
+            )
+            write_outputs(res, out, plots=False)
+        for r in json.loads((out / "results.json").read_text()):
+            per.setdefault(spec, []).append(float(r["mean_jct"]))
     jct = {n: float(np.mean(per[spec])) for n, spec in names.items() if spec in per}
-    ci = {
-        n: float(1.96 * np.std(per[spec], ddof=1) / np.sqrt(len(per[spec]))) if len(per[spec]) > 1 else 0.0
-        for n, spec in names.items()
-        if spec in per
-    }
+    from scipy import stats
+
+    def half_width(v: list[float]) -> float:  # the 95% t-interval's half width, as the bench's
+        return (
+            float(stats.t.ppf(0.975, len(v) - 1) * np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+        )
+
+    ci = {n: half_width(per[spec]) for n, spec in names.items() if spec in per}
     seeds_jct = [jct[f"full-s{s}"] for s in FULL_SEEDS if f"full-s{s}" in jct]
     full = jct["full-s0"]
     rows = []

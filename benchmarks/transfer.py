@@ -12,7 +12,7 @@ agent (3 clusters of (16, 16), 2 arrivals per slot) is evaluated unchanged on:
 Each against the strongest heuristics (``optimus-np``, ``optimus-np-paper``, ``srtf``,
 ``tetris``), the clairvoyant ``oracle-greedy`` and the lower bound, on seeds 0..S-1 (never used
 for training or selection). Writes ``benchmarks/results/transfer.{json,md}`` and the block
-``<!-- transfer:start -->`` / ``<!-- transfer:end -->`` of ``docs/results.md``.
+``<!-- transfer:start -->`` / ``<!-- transfer:end -->`` of ``docs/results.md`` and ``README.md``.
 
     python benchmarks/transfer.py [--seeds 5] [--workers 2] [--out runs/transfer]
 """
@@ -144,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_docs:
         from benchmarks._docs import splice_block
 
-        splice_block(ROOT / "docs" / "results.md", "transfer", md, "How far a trained policy carries")
+        for doc in (ROOT / "docs" / "results.md", ROOT / "README.md"):
+            splice_block(doc, "transfer", md, "How far a trained policy carries")
     print(md)
     return 0
 
