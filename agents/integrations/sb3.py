@@ -46,6 +46,7 @@ __all__ = [
     "SharedPolicyVecEnv",
     "as_scheduler",
     "central_vec_env",
+    "hgat_policy_kwargs",
     "load",
     "mask_violations",
     "save",
@@ -343,7 +344,7 @@ def save(model: Any, path: str | Path, preset: str | EnvConfig, *, view: str | N
         "algo": type(model).__name__,
         "view": view,
         "options": info.get("options", dict(DEFAULT_OPTIONS)),
-        "policy_kwargs": json_safe(info.get("policy_kwargs", {})),
+        "policy_kwargs": json_safe(_kwargs_to_json(info.get("policy_kwargs", {}))),
         "trained_on": config.name,
         "env_config": json_safe(config),
         "num_clusters": config.num_clusters,
@@ -392,7 +393,7 @@ class SB3Scheduler(SchedulerBase):
             **{**{k: v for k, v in options.items() if k in _IFACE}, "info_format": "nested"}
         )
         self._state = state
-        self._policy_kwargs = policy_kwargs or {}
+        self._policy_kwargs = _kwargs_from_json(policy_kwargs or {})
         self._source = source
         self.interface: Interface | None = None
 
@@ -487,3 +488,87 @@ def mask_violations(model_or_env: Any) -> int:
     if hasattr(env, "mask_violations"):
         return int(env.mask_violations)
     return int(sum(env.get_attr("mask_violations")))
+
+
+def _hgat_extractor_class() -> type:
+    torch_layers = require("stable_baselines3.common.torch_layers", _EXTRA)
+    import torch
+
+    from agents.hgat.graph import GraphBuilder
+    from agents.hgat.model import HGATActorCritic, ModelConfig
+
+    class HGATFeaturesExtractor(torch_layers.BaseFeaturesExtractor):  # type: ignore[misc, name-defined]
+        """The HGAT graph encoder as an SB3 features extractor for the central view.
+
+        Input: the central view's dict observation (``obs_layout="dict"``), ``(B, N, ...)`` per
+        key. Each cluster's pending slots become its own pending nodes (the ``own`` view: the
+        observation carries no task ids to merge shared tasks by), the graph is encoded by the
+        heterogeneous attention layers, and the features are every cluster's embedding and the
+        hub's, concatenated: ``(B, (N + 1) * hidden)``.
+        """
+
+        def __init__(
+            self, observation_space: Any, preset: str, hidden: int = 32, layers: int = 1, heads: int = 2
+        ):
+            config = make_config(preset)
+            n = config.num_clusters
+            super().__init__(observation_space, features_dim=(n + 1) * hidden)
+            self.builder = GraphBuilder(config, actor_view="own")
+            mcfg = ModelConfig(
+                num_types=config.num_types,
+                num_resources=config.num_resources,
+                num_levels=max(config.num_levels),
+                hidden=hidden,
+                layers=layers,
+                heads=heads,
+                head_hidden=hidden,
+                actor_view="own",
+            )
+            net = HGATActorCritic(mcfg)
+            self.embed, self.convs, self.norms = net.embed, net.convs, net.norms  # the encoder only
+            self._encode = net.encode
+            self.n, self.hidden = n, hidden
+
+        def forward(self, obs: dict[str, Any]) -> Any:
+            mask = obs["pending_mask"] > 0.5  # (B, N, P)
+            ids = torch.where(
+                mask,
+                torch.arange(mask.shape[-1]).expand_as(mask),
+                torch.full_like(mask, -1, dtype=torch.long),
+            )
+            gb = self.builder.build({k: v for k, v in obs.items()}, ids.long())
+            h = self._encode(gb)
+            b = mask.shape[0]
+            return torch.cat([h["cluster"].reshape(b, self.n * self.hidden), h["hub"]], dim=-1)
+
+    return HGATFeaturesExtractor
+
+
+def hgat_policy_kwargs(
+    preset: str, hidden: int = 32, layers: int = 1, heads: int = 2, **extra: Any
+) -> dict[str, Any]:
+    """``policy_kwargs`` that put the HGAT encoder in front of MaskablePPO's heads (central view)."""
+    return {
+        "features_extractor_class": _hgat_extractor_class(),
+        "features_extractor_kwargs": {"preset": preset, "hidden": hidden, "layers": layers, "heads": heads},
+        **extra,
+    }
+
+
+def _kwargs_to_json(kw: dict[str, Any]) -> dict[str, Any]:
+    out = dict(kw)
+    cls = out.pop("features_extractor_class", None)
+    if cls is not None:
+        if getattr(cls, "__name__", "") != "HGATFeaturesExtractor":
+            raise ValueError(
+                "save: only the HGAT features extractor (hgat_policy_kwargs) can be saved by name"
+            )
+        out["features_extractor"] = "hgat"
+    return out
+
+
+def _kwargs_from_json(kw: dict[str, Any]) -> dict[str, Any]:
+    out = dict(kw)
+    if out.pop("features_extractor", None) == "hgat":
+        out["features_extractor_class"] = _hgat_extractor_class()
+    return out

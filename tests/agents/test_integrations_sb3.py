@@ -120,3 +120,27 @@ def test_integration_speed_script_measures_every_path(tmp_path):
     rep = json.loads(out.read_text())
     assert rep["ratio_to_raw"]["raw vector env"] == 1.0
     assert {"sb3 shared", "sb3 central"} <= set(rep["steps_per_s"]) and min(rep["steps_per_s"].values()) > 0
+
+
+def test_hgat_features_extractor_trains_saves_and_plays(tmp_path):
+    kw = sb3.hgat_policy_kwargs("tapfinger-synthetic", hidden=16, net_arch=[16])
+    model = sb3.train(
+        "tapfinger-synthetic",
+        view="central",
+        total_timesteps=64,
+        num_envs=2,
+        n_steps=32,
+        batch_size=32,
+        n_epochs=1,
+        overrides=SMALL,
+        policy_kwargs=kw,
+    )
+    assert type(model.policy.features_extractor).__name__ == "HGATFeaturesExtractor"
+    assert model.policy.features_extractor.features_dim == 4 * 16  # (N + 1) x hidden
+    assert sb3.mask_violations(model) == 0
+    path = sb3.save(model, tmp_path / "pol", "tapfinger-synthetic")
+    meta = json.loads((path / "checkpoint.json").read_text())["meta"]
+    assert meta["policy_kwargs"]["features_extractor"] == "hgat"
+    live = evaluate(sb3.as_scheduler(model), "tapfinger-synthetic", [0], **SMALL)
+    saved = evaluate(sb3.as_scheduler(str(path)), "tapfinger-synthetic", [0], **SMALL)
+    assert live[0]["mean_jct"] == saved[0]["mean_jct"]
