@@ -90,6 +90,26 @@ class CellResult:
     series: dict[str, Any] | None = None
 
 
+def _run_on_ray(cells: list[Cell], workers: int, address: str | None) -> list[CellResult]:
+    """Every cell as a Ray task (one CPU each), results in ``cells`` order."""
+    from agents.integrations import require
+
+    ray = require("ray", "ray")
+    started = False
+    if not ray.is_initialized():
+        if address is None:
+            ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
+        else:
+            ray.init(address=address, log_to_driver=False)
+        started = True
+    try:
+        remote = ray.remote(num_cpus=1)(run_cell)
+        return list(ray.get([remote.remote(c) for c in cells]))
+    finally:
+        if started:
+            ray.shutdown()
+
+
 #: in-memory schedulers of the running :func:`run_bench` call (``instances``), by name.
 _INSTANCES: dict[str, Any] = {}
 
@@ -172,6 +192,8 @@ def run_bench(
     progress: bool = True,
     lower_bound: bool = True,
     instances: Mapping[str, Any] | None = None,
+    backend: str = "process",
+    address: str | None = None,
     **env_overrides: Any,
 ) -> BenchResult:
     """Run every scheduler on every seed (and the lower bound), serially or in processes.
@@ -186,6 +208,11 @@ def run_bench(
         instances: in-memory schedulers by name (e.g. a policy an RL library just trained, from
             an integration's ``as_scheduler``); their names go in ``schedulers`` like any other.
             They run in this process, so ``workers`` must be 1.
+        backend: ``"process"`` (``workers`` local processes) or ``"ray"``: every (scheduler,
+            seed) cell is a Ray task on the cluster at ``address`` (``None``: start a local Ray
+            with ``workers`` CPUs; ``"auto"``: the running cluster). Cells are independent and
+            seeded, so the records are identical to the serial run's whatever runs them.
+        address: the Ray cluster (``backend="ray"`` only).
         **env_overrides: env config overrides (``num_tasks=40``, ...).
 
     Returns:
@@ -197,7 +224,9 @@ def run_bench(
         raise ValueError("run_bench needs at least one scheduler")
     env = _env_for(preset, tuple(sorted(env_overrides.items())))  # bad presets/overrides fail first
     instances = dict(instances or {})
-    if instances and workers > 1:
+    if backend not in ("process", "ray"):
+        raise ValueError(f"backend must be 'process' or 'ray', got {backend!r}")
+    if instances and (workers > 1 or backend == "ray"):
         raise ValueError("in-memory schedulers (instances=...) run in this process: use workers=1")
     for name in schedulers:
         if name in instances:
@@ -220,7 +249,11 @@ def run_bench(
 
     bar = tqdm(total=len(cells), desc=f"bench {preset}", unit="ep", disable=not progress, file=sys.stderr)
     results: dict[Cell, CellResult] = {}
-    if workers <= 1:
+    if backend == "ray":
+        for cell, res in zip(cells, _run_on_ray(cells, workers, address)):
+            results[cell] = res
+            bar.update(1)
+    elif workers <= 1:
         _INSTANCES.update(instances)
         try:
             for cell in cells:

@@ -116,7 +116,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     seeds = list(range(args.seed_start, args.seed_start + args.seeds))
     out_dir = args.out or f"bench-out/{args.preset}"
     result = run_bench(
-        args.preset, names, seeds, workers=args.workers, progress=not args.no_progress, **overrides
+        args.preset,
+        names,
+        seeds,
+        workers=args.workers,
+        progress=not args.no_progress,
+        backend=args.backend,
+        address=args.address,
+        **overrides,
     )
     written = write_outputs(result, out_dir, plots=not args.no_plots, baselines=vs)
     rows = summarize(result, vs)
@@ -217,6 +224,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed-start", type=int, default=0, help="first seed (default 0)")
     p.add_argument("--out", default=None, help="output directory (default bench-out/PRESET)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (results do not change)")
+    p.add_argument(
+        "--backend",
+        choices=("process", "ray"),
+        default="process",
+        help="where cells run: local processes, or Ray tasks (results do not change)",
+    )
+    p.add_argument(
+        "--address", default=None, help="Ray cluster address (--backend ray; default: a local Ray)"
+    )
     p.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE",
         help="env config override, repeatable (e.g. --set num_tasks=40 --set arrival_rate=3)",
