@@ -103,3 +103,20 @@ def test_mappo_recipe_trains_with_no_mask_violations_and_is_benched():
         )
     with pytest.raises(ValueError, match="fixes"):
         trl.EdgeSchedTorchRLEnv("tapfinger-synthetic", obs_layout="dict")
+
+
+def test_torchrl_generic_pettingzoo_wrapper_works_with_the_library_options():
+    """The issue's first failure (reset infos with fewer keys, nested metrics, None values) is gone
+    under ``info_format="flat"``; the generic wrapper then passes its own checker too."""
+    import warnings
+
+    from torchrl.envs.libs.pettingzoo import PettingZooWrapper
+
+    warnings.filterwarnings("ignore", message=".*reset\\(options=...\\) has no options.*")
+    env = edgesched_env.parallel_env(
+        "tapfinger-synthetic", num_tasks=8, obs_layout="flat", action_format="discrete", info_format="flat"
+    )
+    wrapped = PettingZooWrapper(env, use_mask=True, return_state=False, categorical_actions=True)
+    check_env_specs(wrapped, seed=0)
+    td = wrapped.rollout(30, break_when_any_done=True)
+    assert td.batch_size[0] > 0
