@@ -10,7 +10,9 @@ in the same run. Paths:
   autoreset, the ``E x N`` sub-env view);
 * ``sb3 central``: SB3's ``DummyVecEnv`` of ``E`` central views (each a batch of one);
 * ``torchrl native``: :class:`agents.integrations.torchrl.EdgeSchedTorchRLEnv` (flat observations,
-  the exact joint mask, ``env.step`` + ``step_mdp``), when torchrl is installed.
+  the exact joint mask, ``env.step`` + ``step_mdp``), when torchrl is installed;
+* ``torchrl generic``: TorchRL's own ``PettingZooWrapper`` over one parallel env with the same
+  options (a batch of one, so ``E`` times as many rounds).
 
     python benchmarks/integration_speed.py [--preset tapfinger-synthetic] [--rounds 300] [--num-envs 16]
 """
@@ -99,6 +101,35 @@ def _torchrl_native(preset: str, e: int, rounds: int) -> float:
     return time.perf_counter() - t0
 
 
+def _torchrl_generic(preset: str, e: int, rounds: int) -> float:
+    """TorchRL's generic ``PettingZooWrapper`` over one parallel env (a batch of one): ``e * rounds``
+    rounds, so that it makes as many cluster-steps as the batched paths."""
+    import warnings
+
+    import torch
+    from torchrl.envs.libs.pettingzoo import PettingZooWrapper
+    from torchrl.envs.utils import step_mdp
+
+    import edgesched_env
+
+    warnings.filterwarnings("ignore", message=".*reset\\(options=...\\) has no options.*")
+    par = edgesched_env.parallel_env(preset, obs_layout="flat", action_format="discrete", info_format="flat")
+    env = PettingZooWrapper(par, use_mask=True, return_state=False, categorical_actions=True)
+    group = next(iter(env.group_map))  # the wrapper groups agents by name prefix ("cluster")
+    env.set_seed(0)
+    td = env.reset()
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    for _ in range(rounds * e):
+        batch = par.last_obs_batch
+        codes = par.interface.encode(edgesched_env.random_feasible_actions(batch, rng))[0]
+        td.set((group, "action"), torch.as_tensor(codes))
+        td = step_mdp(env.step(td))
+        if td.get("done").any():
+            td = env.reset()
+    return time.perf_counter() - t0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="tapfinger-synthetic")
@@ -113,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     paths: dict[str, Any] = {"raw vector env": _raw, "sb3 shared": _sb3_shared, "sb3 central": _sb3_central}
     if importlib.util.find_spec("torchrl") is not None:
         paths["torchrl native"] = _torchrl_native
+        paths["torchrl generic"] = _torchrl_generic
     steps = args.rounds * args.num_envs * n
     rows = {}
     for name, fn in paths.items():

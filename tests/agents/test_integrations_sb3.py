@@ -120,6 +120,9 @@ def test_integration_speed_script_measures_every_path(tmp_path):
     rep = json.loads(out.read_text())
     assert rep["ratio_to_raw"]["raw vector env"] == 1.0
     assert {"sb3 shared", "sb3 central"} <= set(rep["steps_per_s"]) and min(rep["steps_per_s"].values()) > 0
+    assert importlib.util.find_spec("torchrl") is None or {"torchrl native", "torchrl generic"} <= set(
+        rep["steps_per_s"]
+    )
 
 
 def test_hgat_features_extractor_trains_saves_and_plays(tmp_path):
