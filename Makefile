@@ -16,10 +16,10 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install -q --disable-pip-version-check "torch==2.13.0" -e ".[dev]" 2>&1 | grep -v "is ignored" || true
 	@$(BIN)/python -c "import edgesched_env, agents, torch, sb3_contrib" && touch $(STAMP)
 
-$(RLLIB_STAMP): pyproject.toml
+$(RLLIB_STAMP): pyproject.toml Makefile
 	@test -x $(RLLIB_VENV)/bin/python || $(PY) -m venv $(RLLIB_VENV)
 	@$(RLLIB_VENV)/bin/python -m pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v "is ignored" || true
-	@$(RLLIB_VENV)/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0" -e ".[rllib]" "pytest>=8" 2>&1 | grep -v "is ignored" || true
+	@$(RLLIB_VENV)/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0" -e ".[rllib]" "pytest>=8" "hypothesis>=6.100" 2>&1 | grep -v "is ignored" || true
 	@$(RLLIB_VENV)/bin/python -c "import ray.rllib, edgesched_env, agents" && touch $(RLLIB_STAMP)
 
 setup: $(STAMP)

@@ -231,6 +231,9 @@ def markdown(rep: dict[str, Any]) -> str:
         f"(mean {sp['mean']:.2f}, standard deviation {sp['std']:.2f} over training seeds; "
         f"wall {walls} min). Differences between variants smaller than about twice that spread are "
         "within training noise (one training seed per variant).",
+        "",
+        "Wall times are as measured on this project's 2-core machine, one thread per run, with two or three "
+        "other runs (and benchmarks) sharing it: they say what a run cost here, not how fast a variant is.",
     ]
     return "\n".join(lines) + "\n"
 
