@@ -8,9 +8,18 @@ one): :mod:`agents.integrations.sb3` (stable-baselines3 / sb3-contrib). See
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from types import ModuleType
+from typing import Any
 
-__all__ = ["require"]
+import numpy as np
+from numpy.typing import NDArray
+
+from agents.base import SchedulerBase
+from edgesched_env.interface import Interface, InterfaceOptions
+from edgesched_env.observation import ObservationBuilder
+
+__all__ = ["LibraryScheduler", "require"]
 
 
 def require(module: str, extra: str) -> ModuleType:
@@ -21,3 +30,40 @@ def require(module: str, extra: str) -> ModuleType:
         raise ImportError(
             f"this integration needs {module.split('.')[0]!r}: pip install torch==2.13.0 'edgesched[{extra}]'"
         ) from exc
+
+
+class LibraryScheduler(SchedulerBase):
+    """Base of the integrations' bench schedulers: a policy trained in some interface format.
+
+    ``bind`` builds the :class:`~edgesched_env.interface.Interface` of the bound env's config
+    and :attr:`options`; each round, :meth:`observe` writes the env's latest observation
+    (``env.last_obs_batch``) in that format, and :meth:`to_actions` turns the policy's joint
+    discrete codes (one per cluster) back into the env's actions. Subclasses implement ``act``.
+    """
+
+    name = "library"
+    #: the interface options the policy was trained with.
+    options: dict[str, str] = {}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.interface: Interface | None = None
+
+    def bind(self, env: Any) -> None:
+        super().bind(env)
+        assert self.config is not None
+        self.interface = Interface(ObservationBuilder(self.config), InterfaceOptions(**self.options))
+
+    def observe(self) -> dict[str, NDArray]:
+        """This round's observation in the training format, ``(1, N, ...)`` per key."""
+        assert self.interface is not None, "bind(env) first"
+        env = getattr(self._env, "unwrapped", self._env)
+        return self.interface.observe(env.last_obs_batch)
+
+    def to_actions(
+        self, codes: NDArray[np.integer[Any]], agents: Iterable[str]
+    ) -> dict[str, NDArray[np.int64]]:
+        """``{agent: action}`` from ``(N,)`` joint discrete codes (cluster order)."""
+        assert self.interface is not None, "bind(env) first"
+        acts = self.interface.decode(np.asarray(codes, dtype=np.int64))
+        return {a: acts[int(a.rsplit("_", 1)[1])] for a in agents}

@@ -28,10 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.base import SchedulerBase
-from agents.integrations import require
-from edgesched_env.interface import Interface, InterfaceOptions
-from edgesched_env.observation import ObservationBuilder
+from agents.integrations import LibraryScheduler, require
 
 require("ray.rllib", "rllib")
 
@@ -149,30 +146,23 @@ def ppo_config(
     )
 
 
-class RLlibScheduler(SchedulerBase):
+class RLlibScheduler(LibraryScheduler):
     """A trained RLlib module (the shared policy) as a bench scheduler: the masked argmax."""
 
     name = "rllib"
+    options = OPTIONS
 
     def __init__(self, module: Any) -> None:
         super().__init__()
         self.module = module
-        self.interface: Interface | None = None
-
-    def bind(self, env: Any) -> None:
-        super().bind(env)
-        assert self.config is not None
-        self.interface = Interface(ObservationBuilder(self.config), InterfaceOptions(**OPTIONS))
 
     def act(
         self, observations: dict[str, dict[str, NDArray]], infos: dict[str, dict[str, Any]]
-    ) -> dict[str, NDArray[np.int64]]:
+    ) -> dict[str, Any]:
         import torch
         from ray.rllib.core.columns import Columns
 
-        assert self.interface is not None
-        env = getattr(self._env, "unwrapped", self._env)
-        obs = self.interface.observe(env.last_obs_batch)  # (1, N, ...)
+        obs = self.observe()
         batch = {
             Columns.OBS: {
                 "observations": torch.as_tensor(obs["observations"][0]),
@@ -181,9 +171,7 @@ class RLlibScheduler(SchedulerBase):
         }
         with torch.no_grad():
             out = self.module.forward_inference(batch)
-        codes = out[Columns.ACTION_DIST_INPUTS].argmax(-1).numpy().astype(np.int64)
-        acts = self.interface.decode(codes)
-        return {a: acts[int(a.rsplit("_", 1)[1])] for a in observations}
+        return self.to_actions(out[Columns.ACTION_DIST_INPUTS].argmax(-1).numpy(), observations)
 
 
 def as_scheduler(algo_or_module: Any) -> RLlibScheduler:

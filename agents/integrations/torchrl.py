@@ -33,11 +33,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.base import SchedulerBase
-from agents.integrations import require
+from agents.integrations import LibraryScheduler, require
 from edgesched_env.config import EnvConfig
-from edgesched_env.interface import Interface, InterfaceOptions
-from edgesched_env.observation import ObservationBuilder
 
 __all__ = ["EdgeSchedTorchRLEnv", "TorchRLScheduler", "as_scheduler", "make_env", "train_ppo"]
 
@@ -296,49 +293,33 @@ def train_ppo(
     }
 
 
-class TorchRLScheduler(SchedulerBase):
+class TorchRLScheduler(LibraryScheduler):
     """A trained TorchRL actor (from :func:`train_ppo`) as a bench scheduler: the masked argmax."""
 
     name = "torchrl"
+    options = OPTIONS
 
     def __init__(self, actor: Any) -> None:
         super().__init__()
         self.actor = actor
-        self.interface: Interface | None = None
-
-    def bind(self, env: Any) -> None:
-        super().bind(env)
-        assert self.config is not None
-        self.interface = Interface(ObservationBuilder(self.config), InterfaceOptions(**OPTIONS))
 
     def act(
         self, observations: dict[str, dict[str, NDArray]], infos: dict[str, dict[str, Any]]
-    ) -> dict[str, NDArray[np.int64]]:
+    ) -> dict[str, Any]:
         import torch
         from tensordict import TensorDict
         from torchrl.envs.utils import ExplorationType, set_exploration_type
 
-        assert self.interface is not None
-        env = getattr(self._env, "unwrapped", self._env)
-        obs = self.interface.observe(env.last_obs_batch)  # (1, N, ...)
+        obs = self.observe()
         n = obs["observation"].shape[1]
-        td = TensorDict(
-            {
-                "agents": TensorDict(
-                    {
-                        "observation": torch.as_tensor(obs["observation"]),
-                        "action_mask": torch.from_numpy(obs["action_mask"].view(np.bool_)),
-                    },
-                    batch_size=(1, n),
-                )
-            },
-            batch_size=(1,),
-        )
+        group = {
+            "observation": torch.as_tensor(obs["observation"]),
+            "action_mask": torch.from_numpy(obs["action_mask"].view(np.bool_)),
+        }
+        td = TensorDict({"agents": TensorDict(group, batch_size=(1, n))}, batch_size=(1,))
         with torch.no_grad(), set_exploration_type(ExplorationType.DETERMINISTIC):
             out = self.actor(td)
-        codes = out.get(("agents", "action"))[0].numpy().astype(np.int64)
-        acts = self.interface.decode(codes)
-        return {a: acts[int(a.rsplit("_", 1)[1])] for a in observations}
+        return self.to_actions(out.get(("agents", "action"))[0].numpy(), observations)
 
 
 def as_scheduler(actor_or_result: Any) -> TorchRLScheduler:
