@@ -83,9 +83,8 @@ class CentralEdgeSchedEnv(gym.Env):
 
     def _stacked(self) -> dict[str, NDArray]:
         """The parallel env's already stacked ``(N, ...)`` arrays of the latest observation."""
-        batch = self.par.last_obs_batch
+        batch = self.par.last_obs_formatted  # formatted once, by the parallel env's step
         assert batch is not None
-        batch = self.par.interface.observe(batch)
         return {k: batch[k][0] for k in self.observation_space.spaces}
 
     def _central_info(self, infos: dict[str, dict[str, Any]]) -> dict[str, Any]:

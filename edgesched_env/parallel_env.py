@@ -157,7 +157,10 @@ class EdgeSchedParallelEnv(ParallelEnv):
         self._steps = 0
         self._last_metrics: dict[str, Any] | None = None
         self.last_obs_batch: dict[str, NDArray] | None = None
-        """The latest observation as ``(1, N, ...)`` arrays (the per-agent dicts are views of it)."""
+        """The latest observation as ``(1, N, ...)`` arrays in the default layout."""
+        self.last_obs_formatted: dict[str, NDArray] | None = None
+        """The same observation in the interface options' format (the per-agent dicts are views
+        of it; the same object as :attr:`last_obs_batch` under the default options)."""
 
     # --------------------------------------------------------------------------------- spaces
     # The builder caches its spaces, so every call returns the same object (as PettingZoo wants)
@@ -296,7 +299,8 @@ class EdgeSchedParallelEnv(ParallelEnv):
 
     def _observe(self) -> dict[str, dict[str, NDArray]]:
         self.last_obs_batch = batch = self.builder.batch(self.sim)
-        return self.builder.agent_views(self.interface.observe(batch), self.agents)
+        self.last_obs_formatted = self.interface.observe(batch)
+        return self.builder.agent_views(self.last_obs_formatted, self.agents)
 
     def _finish(self, infos: dict[str, dict[str, Any]], truncated_by: str | None) -> None:
         metrics = episode_metrics(self.view)

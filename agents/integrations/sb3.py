@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 from agents.base import SchedulerBase
 from agents.integrations import require
 from edgesched_env.config import EnvConfig
-from edgesched_env.interface import Interface, InterfaceOptions
+from edgesched_env.interface import INTERFACE_KEYS, Interface, InterfaceOptions, pop_interface_options
 from edgesched_env.observation import ObservationBuilder
 from edgesched_env.presets import make_config
 
@@ -55,7 +55,6 @@ __all__ = [
 
 _EXTRA = "sb3"
 VIEWS = ("central", "shared")
-_IFACE = ("obs_layout", "mask", "action_format", "info_format")
 #: the interface options used unless given: the strict mask (a task that does not fit is masked).
 DEFAULT_OPTIONS = {"mask": "strict"}
 
@@ -229,7 +228,7 @@ def SharedPolicyVecEnv(
     return and the episode's rounds, for SB3's logger) and the episode's ``mean_jct`` (slots).
     ``overrides``: config overrides and interface options (default ``mask="strict"``).
     """
-    options = {**DEFAULT_OPTIONS, **{k: overrides.pop(k) for k in list(overrides) if k in _IFACE}}
+    options = {**DEFAULT_OPTIONS, **pop_interface_options(overrides)}
     return _make_shared_class()(preset, num_envs, options, overrides)
 
 
@@ -326,7 +325,7 @@ def _options_of(env: Any) -> dict[str, str]:
         opts = env.venv.interface.options
     else:
         opts = env.envs[0].unwrapped.par.interface.options
-    return {k: getattr(opts, k) for k in _IFACE}
+    return {k: getattr(opts, k) for k in INTERFACE_KEYS}
 
 
 def save(model: Any, path: str | Path, preset: str | EnvConfig, *, view: str | None = None) -> Path:
@@ -390,7 +389,7 @@ class SB3Scheduler(SchedulerBase):
         self.policy = policy
         self.policy_view = view
         self.options = InterfaceOptions(
-            **{**{k: v for k, v in options.items() if k in _IFACE}, "info_format": "nested"}
+            **{**{k: v for k, v in options.items() if k in INTERFACE_KEYS}, "info_format": "nested"}
         )
         self._state = state
         self._policy_kwargs = _kwargs_from_json(policy_kwargs or {})
