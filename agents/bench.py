@@ -113,12 +113,17 @@ def _run_on_ray(cells: list[Cell], workers: int, address: str | None) -> list[Ce
 #: in-memory schedulers of the running :func:`run_bench` call (``instances``), by name.
 _INSTANCES: dict[str, Any] = {}
 
-_ENV_CACHE: dict[tuple[str, tuple[tuple[str, Any], ...]], EdgeSchedParallelEnv] = {}
+_ENV_CACHE: dict[tuple[str, str], EdgeSchedParallelEnv] = {}
+
+
+def _tupled(value: Any) -> Any:
+    """``value`` with every list made a tuple (JSON-shaped overrides such as ``clusters=[[16, 16]]``)."""
+    return tuple(_tupled(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def _env_for(preset: str, overrides: tuple[tuple[str, Any], ...]) -> EdgeSchedParallelEnv:
     """One env per (preset, overrides) and process; ``reset(seed)`` makes reuse exact."""
-    key = (preset, overrides)
+    key = (preset, repr(overrides))  # repr: list- or dict-valued overrides are not hashable
     env = _ENV_CACHE.get(key)
     if env is None:
         env = _ENV_CACHE[key] = EdgeSchedParallelEnv(preset, **dict(overrides))
@@ -222,7 +227,8 @@ def run_bench(
         raise ValueError("run_bench needs at least one seed")
     if not schedulers:
         raise ValueError("run_bench needs at least one scheduler")
-    env = _env_for(preset, tuple(sorted(env_overrides.items())))  # bad presets/overrides fail first
+    overrides = tuple(sorted((k, _tupled(v)) for k, v in env_overrides.items()))
+    env = _env_for(preset, overrides)  # bad presets/overrides fail first
     instances = dict(instances or {})
     if backend not in ("process", "ray"):
         raise ValueError(f"backend must be 'process' or 'ray', got {backend!r}")
@@ -236,7 +242,6 @@ def run_bench(
             from agents.pretrained import checkpoint_path
 
             checkpoint_path(env.config.name)
-    overrides = tuple(sorted(env_overrides.items()))
     seeds = [int(s) for s in seeds]
     names = list(schedulers) + ([LOWER_BOUND] if lower_bound else [])
     first = seeds[0] if seeds else None

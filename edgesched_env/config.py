@@ -185,6 +185,30 @@ class ClusterSpec:
         _check_real("ClusterSpec", "speed_factor", self.speed_factor, 0.0, open_low=True)
 
 
+def _as_cluster(i: int, c: Any) -> ClusterSpec:
+    """``EnvConfig.clusters[i]`` as a :class:`ClusterSpec`.
+
+    Accepts a spec, a capacity sequence (``[16, 16]``, as ``--set clusters=[[16,16],[8,8]]`` gives)
+    or a mapping of :class:`ClusterSpec` fields (``{"capacity": [16, 16], "speed_factor": 2}``).
+    """
+    if isinstance(c, ClusterSpec):
+        return c
+    if isinstance(c, dict):
+        unknown = sorted(set(c) - {"capacity", "speed_factor", "gpu_generation"})
+        if unknown or "capacity" not in c:
+            raise ValueError(
+                f"EnvConfig.clusters[{i}]: a mapping needs 'capacity' and may have 'speed_factor' and "
+                f"'gpu_generation'; got keys {sorted(c)}"
+            )
+        return ClusterSpec(**c)
+    if isinstance(c, (list, tuple)):
+        return ClusterSpec(tuple(c))
+    raise ValueError(
+        f"EnvConfig.clusters[{i}] must be a ClusterSpec, a capacity sequence or a mapping, "
+        f"got {type(c).__name__} {c!r}"
+    )
+
+
 @dataclass(frozen=True)
 class FixedTask:
     """One task of an explicit (replayed or hand-written) workload.
@@ -369,7 +393,7 @@ class EnvConfig:
     topology: Topology | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "clusters", tuple(self.clusters))
+        object.__setattr__(self, "clusters", tuple(_as_cluster(i, c) for i, c in enumerate(self.clusters)))
         object.__setattr__(self, "resource_names", tuple(self.resource_names))
         object.__setattr__(self, "num_levels", tuple(self.num_levels))
         if not self.clusters:

@@ -96,7 +96,8 @@ def test_paper_table_script_on_tiny_settings(tmp_path, monkeypatch):
 def test_transfer_script_on_tiny_settings(tmp_path):
     mod = _load("transfer")
     res = tmp_path / "res"
-    args = ["--seeds", "1", "--num-tasks", "6", "--no-docs", "--workers", "1"]
+    args = ["--stage", "eval", "--seeds", "1", "--num-tasks", "6", "--no-docs", "--workers", "1"]
+    args += ["--runs", str(tmp_path / "runs"), "--store", str(tmp_path / "store")]  # no target policies
     assert mod.main([*args, "--out", str(tmp_path / "o"), "--results", str(res)]) == 0
     rep = json.loads((res / "transfer.json").read_text())
     assert len(rep["rows"]) == len(mod.settings())
@@ -105,6 +106,26 @@ def test_transfer_script_on_tiny_settings(tmp_path):
         assert row["best_heuristic"][1] == min(row["heuristics"].values())
     big = [r for r in rep["rows"] if r["overrides"].get("clusters") == 24]
     assert len(big) == 1  # the 24-cluster setting ran with the 3-cluster agent
+
+
+def test_transfer_script_trains_installs_and_benches_a_target_policy(tmp_path):
+    mod = _load("transfer")
+    res, store = tmp_path / "res", tmp_path / "store"
+    tiny = ["--num-envs", "2", "--train-set", "rollout_rounds=16", "--model-set", "hidden=16"]
+    tiny += ["--model-set", "head_hidden=16", "--model-set", "layers=1", "--set", "num_tasks=6"]
+    args = ["--targets", "rate3", "--rounds", "32", *[f"--train-arg={t}" for t in tiny]]
+    args += ["--runs", str(tmp_path / "runs"), "--store", str(store), "--out", str(tmp_path / "o")]
+    args += ["--results", str(res), "--seeds", "1", "--num-tasks", "6", "--workers", "1", "--no-docs"]
+    assert mod.main(args) == 0
+    meta = json.loads((store / "rate3" / "checkpoint.json").read_text())["meta"]
+    assert meta["model_config"]["hidden"] == 16
+    cmd = (store / "rate3" / "training" / "command.txt").read_text()
+    assert "--set arrival_rate=3.0" in cmd and "--rounds 32" in cmd
+    rows = {r["key"]: r for r in json.loads((res / "transfer.json").read_text())["rows"]}
+    assert rows["rate3"]["target"]["rounds"] >= 32 and rows["rate3"]["target_trained"] > 0
+    assert rows["rate4"]["target_trained"] is None  # not asked for: no policy, no number
+    assert rows["source"]["target_trained"] == rows["source"]["zero_shot"]
+    assert "not trained" in (res / "transfer.md").read_text()
 
 
 def test_ablations_script_trains_installs_and_tables_tiny_variants(tmp_path):

@@ -153,6 +153,18 @@ def test_cluster_validation():
     expect(r"at least one cluster", EnvConfig, (), BASE.workload)
 
 
+def test_clusters_given_as_capacities_or_mappings_become_specs():
+    cfg = make_config(BASE, clusters=[[16, 16], (8, 8), {"capacity": [4, 4], "speed_factor": 2.0}])
+    assert cfg.clusters == (ClusterSpec((16, 16)), ClusterSpec((8, 8)), ClusterSpec((4, 4), 2.0))
+    expect(r"clusters\[0\] must be a ClusterSpec.*int 5", make_config, BASE, clusters=[5])
+    expect(
+        r"clusters\[1\]: a mapping needs 'capacity'.*\['cap'\]",
+        make_config,
+        BASE,
+        clusters=[[4, 4], {"cap": 4}],
+    )
+
+
 def test_capacities_and_clusters_together_are_rejected():
     expect(
         r"either 'clusters' or 'capacities'", make_config, BASE, capacities=[(4, 4)], clusters=BASE.clusters
