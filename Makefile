@@ -3,9 +3,10 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# RLlib pins gymnasium 1.2.2, so its tests (tests/rllib) run in an environment of their own
-RLLIB_VENV := .venv-rllib
-RLLIB_STAMP := $(RLLIB_VENV)/.installed
+# RLlib pins gymnasium 1.2.2 and BenchMARL torchrl < 0.12, so their tests (tests/rllib,
+# tests/benchmarl) run in an environment of their own
+PINNED_VENV := .venv-pinned
+PINNED_STAMP := $(PINNED_VENV)/.installed
 
 .PHONY: setup bench test lint clean
 
@@ -16,23 +17,23 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install -q --disable-pip-version-check "torch==2.13.0" -e ".[dev]" 2>&1 | grep -v "is ignored" || true
 	@$(BIN)/python -c "import edgesched_env, agents, torch, sb3_contrib" && touch $(STAMP)
 
-$(RLLIB_STAMP): pyproject.toml Makefile
-	@test -x $(RLLIB_VENV)/bin/python || $(PY) -m venv $(RLLIB_VENV)
-	@$(RLLIB_VENV)/bin/python -m pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v "is ignored" || true
-	@$(RLLIB_VENV)/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0" -e ".[rllib]" "pytest>=8" "hypothesis>=6.100" 2>&1 | grep -v "is ignored" || true
-	@$(RLLIB_VENV)/bin/python -c "import ray.rllib, edgesched_env, agents" && touch $(RLLIB_STAMP)
+$(PINNED_STAMP): pyproject.toml Makefile
+	@test -x $(PINNED_VENV)/bin/python || $(PY) -m venv $(PINNED_VENV)
+	@$(PINNED_VENV)/bin/python -m pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v "is ignored" || true
+	@$(PINNED_VENV)/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0" -e ".[rllib,benchmarl]" "pytest>=8" "pytest-xdist>=3" "hypothesis>=6.100" 2>&1 | grep -v "is ignored" || true
+	@$(PINNED_VENV)/bin/python -c "import ray.rllib, benchmarl, edgesched_env, agents" && touch $(PINNED_STAMP)
 
 setup: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/edgesched bench --seeds 3 --workers 2
 
-test: $(STAMP) $(RLLIB_STAMP)
+test: $(STAMP) $(PINNED_STAMP)
 	$(BIN)/python -m pytest -n 2 -q
-	EDGESCHED_RLLIB=1 $(RLLIB_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/rllib
+	EDGESCHED_PINNED=1 $(PINNED_VENV)/bin/python -m pytest -n 2 -q -p no:cacheprovider tests/rllib tests/benchmarl
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) $(RLLIB_VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(PINNED_VENV) build *.egg-info .pytest_cache

@@ -44,6 +44,7 @@ from agents.baselines import (
     make_scheduler,
 )
 from agents.evaluate import episode_trace, run_episode
+from edgesched_env.config import EnvConfig
 from edgesched_env.parallel_env import EdgeSchedParallelEnv
 
 __all__ = [
@@ -68,14 +69,14 @@ class Cell:
     Attributes:
         scheduler: registered scheduler name, or ``"lower-bound"``.
         seed: episode seed (the env and the scheduler are both seeded with it).
-        preset: preset name.
+        preset: preset name or config.
         overrides: env config overrides as sorted ``(key, value)`` pairs.
         keep_series: also return the episode's time series and per-task data (for plots).
     """
 
     scheduler: str
     seed: int
-    preset: str
+    preset: str | EnvConfig
     overrides: tuple[tuple[str, Any], ...] = ()
     keep_series: bool = False
 
@@ -113,7 +114,7 @@ def _run_on_ray(cells: list[Cell], workers: int, address: str | None) -> list[Ce
 #: in-memory schedulers of the running :func:`run_bench` call (``instances``), by name.
 _INSTANCES: dict[str, Any] = {}
 
-_ENV_CACHE: dict[tuple[str, str], EdgeSchedParallelEnv] = {}
+_ENV_CACHE: dict[tuple[str, str], EdgeSchedParallelEnv] = {}  # (repr(preset), repr(overrides))
 
 
 def _tupled(value: Any) -> Any:
@@ -121,9 +122,9 @@ def _tupled(value: Any) -> Any:
     return tuple(_tupled(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
-def _env_for(preset: str, overrides: tuple[tuple[str, Any], ...]) -> EdgeSchedParallelEnv:
+def _env_for(preset: str | EnvConfig, overrides: tuple[tuple[str, Any], ...]) -> EdgeSchedParallelEnv:
     """One env per (preset, overrides) and process; ``reset(seed)`` makes reuse exact."""
-    key = (preset, repr(overrides))  # repr: list- or dict-valued overrides are not hashable
+    key = (repr(preset), repr(overrides))  # repr: configs and list-valued overrides are not hashable
     env = _ENV_CACHE.get(key)
     if env is None:
         env = _ENV_CACHE[key] = EdgeSchedParallelEnv(preset, **dict(overrides))
@@ -166,6 +167,7 @@ class BenchResult:
         jct: ``(scheduler, seed) -> per-task JCTs (slots)``.
         series: ``scheduler -> episode trace`` of the first seed (see
             :func:`agents.evaluate.episode_trace`).
+        complete: ``False`` for the partial result of an interrupted bench (:class:`BenchInterrupted`).
     """
 
     preset: str
@@ -175,6 +177,35 @@ class BenchResult:
     timings: list[dict[str, Any]]
     jct: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
     series: dict[str, dict[str, Any]] = field(default_factory=dict)
+    complete: bool = True
+
+
+class BenchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_bench`: ``partial`` holds the cells that had finished.
+
+    Its records are in grid order like a full result's; ``partial.complete`` is ``False``.
+    """
+
+    def __init__(self, partial: BenchResult) -> None:
+        super().__init__(f"bench interrupted after {len(partial.records)} cells")
+        self.partial = partial
+
+
+def check_writable(out_dir: str | Path) -> Path:
+    """Create ``out_dir`` (and parents) and check a file can be written there, before any work.
+
+    Raises:
+        ValueError: naming the directory and the reason (a file in the way, no permission, ...).
+    """
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".edgesched-write-check"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ValueError(f"cannot write the bench output to {str(out)!r}: {exc.strerror or exc}") from exc
+    return out
 
 
 def _fill_missing(records: list[dict[str, Any]]) -> None:
@@ -190,7 +221,7 @@ def _fill_missing(records: list[dict[str, Any]]) -> None:
 
 
 def run_bench(
-    preset: str,
+    preset: str | EnvConfig,
     schedulers: Sequence[str],
     seeds: Sequence[int],
     workers: int = 1,
@@ -204,7 +235,8 @@ def run_bench(
     """Run every scheduler on every seed (and the lower bound), serially or in processes.
 
     Args:
-        preset: preset name.
+        preset: preset name, or a config (e.g. ``profile_config("my_jobs.csv")``; it is named
+            by ``config.name`` in the records).
         schedulers: registered scheduler names.
         seeds: episode seeds, shared by all schedulers.
         workers: worker processes (1: run in this process). Results do not depend on it.
@@ -229,6 +261,7 @@ def run_bench(
         raise ValueError("run_bench needs at least one scheduler")
     overrides = tuple(sorted((k, _tupled(v)) for k, v in env_overrides.items()))
     env = _env_for(preset, overrides)  # bad presets/overrides fail first
+    label = preset if isinstance(preset, str) else env.config.name
     instances = dict(instances or {})
     if backend not in ("process", "ray"):
         raise ValueError(f"backend must be 'process' or 'ray', got {backend!r}")
@@ -242,7 +275,8 @@ def run_bench(
             from agents.pretrained import checkpoint_path
 
             checkpoint_path(env.config.name)
-    seeds = [int(s) for s in seeds]
+    seeds = list(dict.fromkeys(int(s) for s in seeds))  # a seed or a name given twice is run once:
+    schedulers = list(dict.fromkeys(schedulers))  # duplicates would fake a tighter interval
     names = list(schedulers) + ([LOWER_BOUND] if lower_bound else [])
     first = seeds[0] if seeds else None
     cells = [
@@ -254,30 +288,56 @@ def run_bench(
 
     bar = tqdm(total=len(cells), desc=f"bench {preset}", unit="ep", disable=not progress, file=sys.stderr)
     results: dict[Cell, CellResult] = {}
-    if backend == "ray":
-        for cell, res in zip(cells, _run_on_ray(cells, workers, address)):
-            results[cell] = res
-            bar.update(1)
-    elif workers <= 1:
-        _INSTANCES.update(instances)
-        try:
-            for cell in cells:
-                results[cell] = run_cell(cell)
+    try:
+        if backend == "ray":
+            for cell, res in zip(cells, _run_on_ray(cells, workers, address)):
+                results[cell] = res
                 bar.update(1)
-        finally:
-            for name in instances:
-                _INSTANCES.pop(name, None)
-    else:
-        # "spawn": fresh interpreters, the same on every OS, and safe whatever threads this
-        # process runs (a progress bar's monitor thread, a notebook's kernel).
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = {pool.submit(run_cell, cell): cell for cell in cells}
-            for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
-                bar.update(1)
+        elif workers <= 1:
+            _INSTANCES.update(instances)
+            try:
+                for cell in cells:
+                    results[cell] = run_cell(cell)
+                    bar.update(1)
+            finally:
+                for name in instances:
+                    _INSTANCES.pop(name, None)
+        else:
+            # "spawn": fresh interpreters, the same on every OS, and safe whatever threads this
+            # process runs (a progress bar's monitor thread, a notebook's kernel).
+            ctx = multiprocessing.get_context("spawn")
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            try:
+                futures = {pool.submit(run_cell, cell): cell for cell in cells}
+                for fut in as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    bar.update(1)
+            except BaseException:
+                # Ctrl-C (or a failed cell): drop the queued cells and stop the workers now
+                # instead of running every queued cell first.
+                for proc in list(getattr(pool, "_processes", {}).values()):
+                    proc.terminate()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown()
+    except KeyboardInterrupt:
+        bar.close()
+        raise BenchInterrupted(_result(label, schedulers, seeds, cells, results, complete=False)) from None
     bar.close()
-    records = [results[c].record for c in cells]
+    return _result(label, schedulers, seeds, cells, results, complete=True)
+
+
+def _result(
+    preset: str,
+    schedulers: Sequence[str],
+    seeds: list[int],
+    cells: list[Cell],
+    results: Mapping[Cell, CellResult],
+    complete: bool,
+) -> BenchResult:
+    """The :class:`BenchResult` of the ``cells`` that have a result (all of them unless interrupted)."""
+    done = [c for c in cells if c in results]
+    records = [results[c].record for c in done]
     _fill_missing(records)
     out = BenchResult(
         preset=preset,
@@ -285,10 +345,11 @@ def run_bench(
         seeds=seeds,
         records=records,
         timings=[
-            {"scheduler": c.scheduler, "seed": c.seed, "wall_time_s": results[c].wall_time_s} for c in cells
+            {"scheduler": c.scheduler, "seed": c.seed, "wall_time_s": results[c].wall_time_s} for c in done
         ],
+        complete=complete,
     )
-    for c in cells:
+    for c in done:
         out.jct[(c.scheduler, c.seed)] = results[c].jct
         series = results[c].series
         if series is not None:
@@ -322,7 +383,9 @@ def summarize(result: BenchResult, baselines: Sequence[str] = REDUCTION_BASELINE
     ``vs_<baseline>`` for each of ``baselines`` (default :data:`REDUCTION_BASELINES`) that was
     run: the reduction
     ``(baseline - this) / baseline`` of the mean JCT (positive: better than the baseline);
-    ``vs_lower_bound``: ``this / lower-bound`` mean JCT ratio.
+    ``vs_lower_bound``: ``this / lower-bound`` mean JCT ratio; ``truncated``: how many of its
+    episodes were cut (``max_slots`` / ``max_cycles``) before every task finished; their JCTs count
+    the unfinished tasks' slots so far, so they are not comparable with full episodes.
     """
     by_name: dict[str, list[dict[str, Any]]] = {}
     for rec in result.records:
@@ -347,6 +410,7 @@ def summarize(result: BenchResult, baselines: Sequence[str] = REDUCTION_BASELINE
         for key in ("conflicts", "rounds"):
             vals = [r[key] for r in recs if r.get(key) is not None]
             row[key] = float(np.mean(vals)) if vals else None
+        row["truncated"] = sum(bool(r.get("truncated")) for r in recs)
         rows.append(row)
     means = {r["scheduler"]: r["mean_jct"] for r in rows}
     for row in rows:
@@ -371,7 +435,8 @@ def format_table(
 
     Columns: scheduler, mean JCT +- 95% CI over seeds, p95 JCT, makespan (slots), utilisation per
     resource (%), reduction of the mean JCT vs each of ``baselines`` (default ``min`` and
-    ``tiresias``; %, positive = better), and the ratio to the lower bound.
+    ``tiresias``; %, positive = better), and the ratio to the lower bound. A scheduler with
+    truncated episodes is starred, and a note under the table says how many.
     """
     res = [k[len("util_") :] for k in rows[0] if k.startswith("util_")] if rows else []
     for row in rows:
@@ -385,7 +450,7 @@ def format_table(
     for row in rows:
         ci = row.get("mean_jct_ci95")
         cells = [
-            row["scheduler"],
+            row["scheduler"] + ("*" if row.get("truncated") else ""),
             f"{row['mean_jct']:.2f}" + ("" if ci is None or math.isnan(ci) else f" ± {ci:.2f}"),
             _fmt(row.get("p95_jct"), ".1f"),
             _fmt(row.get("makespan"), ".1f"),
@@ -398,15 +463,26 @@ def format_table(
             cells.append(_fmt(None if v is None else 100 * v, "+.1f") + ("%" if v is not None else ""))
         cells.append(_fmt(row.get("vs_lower_bound"), ".2f"))
         body.append(cells)
+    cut = [f"{r['scheduler']} {r['truncated']} of {r['seeds']}" for r in rows if r.get("truncated")]
+    note = (
+        [
+            "",
+            "* truncated episodes (cut by max_slots / max_cycles before every task finished; their "
+            "JCTs count unfinished tasks' slots so far and are not comparable with full episodes or "
+            "the lower bound): " + ", ".join(cut),
+        ]
+        if cut
+        else []
+    )
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
         lines += ["| " + " | ".join(c) + " |" for c in body]
-        return "\n".join(lines)
+        return "\n".join(lines + note)
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(b, widths)) for b in body]
-    return "\n".join(lines)
+    return "\n".join(lines + note)
 
 
 def _json_default(v: Any) -> Any:
@@ -449,9 +525,10 @@ def write_outputs(
             writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in keys})
     written.append(path)
     path = out / "summary.md"
+    partial = "" if result.complete else f"; **partial: interrupted after {len(result.records)} cells**"
     path.write_text(
         f"preset `{result.preset}`, seeds {result.seeds[0]}..{result.seeds[-1]} "
-        f"({len(result.seeds)}); JCT in slots\n\n"
+        f"({len(result.seeds)}); JCT in slots{partial}\n\n"
         + format_table(rows, markdown=True, baselines=baselines)
         + "\n"
     )

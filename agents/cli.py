@@ -73,15 +73,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from agents.evaluate import run_episode
     from edgesched_env.parallel_env import EdgeSchedParallelEnv
 
-    env = EdgeSchedParallelEnv(args.preset)
+    env = EdgeSchedParallelEnv(_source(args), **dict(_parse_override(s) for s in args.set))
     metrics = run_episode(make_scheduler(args.scheduler), env, args.seed)
     if args.json:
         print(json.dumps(metrics))
     else:
-        print(f"preset {args.preset}  scheduler {args.scheduler}  seed {args.seed}")
+        print(f"preset {env.config.name}  scheduler {args.scheduler}  seed {args.seed}")
         for k, v in metrics.items():
-            print(f"  {k:<24} {v}")
+            print(f"  {k:<24} {_rounded(v)}")
     return 0
+
+
+def _rounded(value: Any) -> Any:
+    """``value`` with floats to 4 significant decimals for reading (``--json`` prints them exact)."""
+    if isinstance(value, float):
+        return float(f"{value:.4g}") if abs(value) < 1e4 else round(value, 1)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
 
 
 def _parse_override(text: str) -> tuple[str, Any]:
@@ -98,9 +109,34 @@ def _parse_override(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+def _source(args: argparse.Namespace) -> Any:
+    """The preset name, or with ``--profile FILE`` the config simulating that profile."""
+    if getattr(args, "profile", None) is None:
+        if getattr(args, "profile_opt", None):
+            raise ValueError("--profile-opt needs --profile FILE")
+        return args.preset
+    from edgesched_env.presets import profile_config
+
+    opts = dict(_parse_override(s) for s in args.profile_opt)
+    import inspect
+
+    valid = [p for p in inspect.signature(profile_config).parameters if p != "path"]
+    bad = sorted(set(opts) - set(valid))
+    if bad:
+        raise ValueError(f"unknown --profile-opt {bad}; valid are {valid}")
+    return profile_config(args.profile, **opts)
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from agents.baselines import heuristic_names
-    from agents.bench import format_table, run_bench, summarize, write_outputs
+    from agents.bench import (
+        BenchInterrupted,
+        check_writable,
+        format_table,
+        run_bench,
+        summarize,
+        write_outputs,
+    )
 
     names: list[str] = []
     for n in (args.schedulers or "all").split(","):
@@ -114,21 +150,36 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     overrides = dict(_parse_override(s) for s in args.set)
     vs = [n.strip() for n in args.vs.split(",") if n.strip()]
     seeds = list(range(args.seed_start, args.seed_start + args.seeds))
-    out_dir = args.out or f"bench-out/{args.preset}"
-    result = run_bench(
-        args.preset,
-        names,
-        seeds,
-        workers=args.workers,
-        progress=not args.no_progress,
-        backend=args.backend,
-        address=args.address,
-        **overrides,
-    )
+    source = _source(args)
+    label = args.preset if isinstance(source, str) else source.name.replace(":", "-")
+    out_dir = args.out or f"bench-out/{label}"
+    check_writable(out_dir)  # before any work, not after the whole bench
+    try:
+        result = run_bench(
+            source,
+            names,
+            seeds,
+            workers=args.workers,
+            progress=not args.no_progress,
+            backend=args.backend,
+            address=args.address,
+            **overrides,
+        )
+    except BenchInterrupted as stop:  # keep what finished
+        if not stop.partial.records:
+            print("interrupted before any cell finished; nothing written", file=sys.stderr)
+            return 130
+        written = write_outputs(stop.partial, out_dir, plots=False, baselines=vs)
+        print(
+            f"interrupted: wrote the {len(stop.partial.records)} finished cells to {out_dir}/ "
+            "(summary.md says partial)",
+            file=sys.stderr,
+        )
+        return 130
     written = write_outputs(result, out_dir, plots=not args.no_plots, baselines=vs)
     rows = summarize(result, vs)
     print(
-        f"preset {args.preset}  seeds {seeds[0]}..{seeds[-1]} ({len(seeds)})  JCT in slots; "
+        f"preset {result.preset}  seeds {seeds[0]}..{seeds[-1]} ({len(seeds)})  JCT in slots; "
         "vs X = (X - scheduler) / X of the mean JCT"
     )
     print(format_table(rows, markdown=args.markdown, baselines=vs))
@@ -145,6 +196,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     fields: dict[str, Any] = dict(_parse_override(s) for s in args.train_set)
     fields.update(
         preset=args.preset,
+        profile=args.profile,
+        profile_options=dict(_parse_override(s) for s in args.profile_opt),
         env_overrides=dict(_parse_override(s) for s in args.set),
         model_overrides=dict(_parse_override(s) for s in args.model_set),
         seed=args.seed,
@@ -190,11 +243,36 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def plain_text(doc: str) -> str:
+    """A docstring without reST markup, for ``--help``: ````x```` -> ``x``, ``:mod:`m``` -> ``m``."""
+    import re
+
+    doc = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", doc)
+    return doc.replace("``", "")
+
+
+def _profile_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="simulate your measured jobs from a profile CSV instead of --preset (format: "
+        "edgesched_env.workload.profile; resources, levels and capacities come from the file)",
+    )
+    p.add_argument(
+        "--profile-opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="profile_config option: num_clusters, capacities, repeats=mean|median|last, "
+        "extra_columns=ignore, overhead_s, slot_seconds, nominal_work, arrival_rate, num_tasks, ...",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``edgesched`` command."""
     from edgesched_env.presets import DEFAULT_PRESET
 
-    parser = argparse.ArgumentParser(prog="edgesched", description=__doc__)
+    parser = argparse.ArgumentParser(prog="edgesched", description=plain_text(__doc__ or ""))
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("presets", help="list the presets and their parameters")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -202,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_presets)
     p = sub.add_parser("run", help="run one episode with a scheduler and print its metrics")
     p.add_argument("--preset", default=DEFAULT_PRESET)
+    _profile_args(p)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="env config override")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scheduler", default="random")
     p.add_argument("--json", action="store_true", help="print exactly the metrics dict as JSON")
@@ -214,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
         "DIR/timings.json, DIR/summary.csv, DIR/summary.md and the plots.",
     )
     p.add_argument("--preset", default=DEFAULT_PRESET)
+    _profile_args(p)
     p.add_argument(
         "--schedulers",
         default="all",
@@ -252,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         "OUT/last/ (safetensors checkpoints), OUT/train_result.json and OUT/training_curve.png.",
     )
     p.add_argument("--preset", default=DEFAULT_PRESET)
+    _profile_args(p)
     p.add_argument("--budget-minutes", type=float, default=None, help="wall-time budget (minutes)")
     p.add_argument("--rounds", type=int, default=None, help="env rounds budget (deterministic)")
     p.add_argument("--num-envs", type=int, default=16, help="episodes stepped together (default 16)")

@@ -7,7 +7,8 @@
 * ``jct_box.png``: box plot of the same per-task JCTs (log scale);
 * ``tasks_in_system.png``: tasks in the system at each slot of the first seed's episode;
 * ``utilization.png``: allocated / capacity over all clusters at each slot of the first seed's
-  episode, one panel per resource;
+  episode as small multiples (a row per scheduler, a column per resource): the per-slot value
+  faint, its moving average bold, the episode mean in the corner;
 * ``gantt.png``: per-cluster Gantt chart of the first seed's episode of one scheduler (default:
   the non-oracle scheduler with the lowest mean JCT): a bar per task from its placement slot to
   its completion slot, stacked in lanes within each cluster, coloured by task type.
@@ -126,25 +127,37 @@ def plot_all(result: BenchResult, out_dir: str | Path, gantt_scheduler: str | No
     ax.legend(fontsize=7, ncol=2)
     paths.append(_save(fig, out / "tasks_in_system.png"))
 
-    # utilisation over time per resource
+    # utilisation over time: small multiples (a row per scheduler, a column per resource), each
+    # the per-slot value (faint) under its moving average (bold), with the episode mean
     any_series = next(iter(result.series.values()), None)
     res_names = list(any_series["resource_names"]) if any_series else []
-    fig, axes = plt.subplots(len(res_names) or 1, 1, figsize=(8, 2.8 * max(1, len(res_names))), sharex=True)
-    axes = np.atleast_1d(axes)
-    for r, res in enumerate(res_names):
-        ax = axes[r]
-        for name in names:
-            s = result.series.get(name)
-            if s is None or s["used"].shape[0] == 0:
-                continue
+    rows = [n for n in names if n in result.series and result.series[n]["used"].shape[0] > 0]
+    nr, nc = max(1, len(rows)), max(1, len(res_names))
+    fig, axes = plt.subplots(
+        nr, nc, figsize=(3.2 * nc + 1.5, 1.25 * nr + 1.2), sharex=True, sharey=True, squeeze=False
+    )
+    for i, name in enumerate(rows):
+        s = result.series[name]
+        for r, res in enumerate(res_names):
+            ax = axes[i, r]
             util = s["used"][:, :, r].sum(axis=1) / s["capacity"][:, r].sum()
-            ax.plot(util, label=name, color=colors[name], linewidth=1)
-        ax.set_ylabel(f"{res} utilisation")
-        ax.set_ylim(0, 1.05)
-        ax.grid(True, alpha=0.3)
-    axes[0].set_title(f"Utilisation (all clusters): {result.preset}, seed {result.seeds[0]}")
-    axes[-1].set_xlabel("slot")
-    axes[0].legend(fontsize=7, ncol=3)
+            ax.plot(util, color=colors[name], linewidth=0.6, alpha=0.3)
+            ax.plot(moving_average(util), color=colors[name], linewidth=1.6)
+            ax.text(
+                0.99, 0.9, f"mean {util.mean():.0%}", transform=ax.transAxes, ha="right", va="top", fontsize=7
+            )
+            ax.set_ylim(0, 1.05)
+            ax.grid(True, alpha=0.3)
+            if i == 0:
+                ax.set_title(res, fontsize=9)
+        axes[i, 0].set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
+    fig.suptitle(
+        f"Utilisation, all clusters (faint: per slot; bold: moving average): {result.preset}, "
+        f"seed {result.seeds[0]}",
+        fontsize=9,
+    )
+    for ax in axes[-1]:
+        ax.set_xlabel("slot")
     paths.append(_save(fig, out / "utilization.png"))
 
     # Gantt chart
@@ -155,6 +168,21 @@ def plot_all(result: BenchResult, out_dir: str | Path, gantt_scheduler: str | No
         _gantt(ax, s, f"{gname}, {result.preset}, seed {result.seeds[0]}")
     paths.append(_save(fig, out / "gantt.png"))
     return paths
+
+
+def moving_average(x: np.ndarray, window: int | None = None) -> np.ndarray:
+    """Centred moving average of ``x`` (same length; the window shrinks at the ends).
+
+    ``window`` defaults to about 1/25 of the series (at least 1 slot).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0:
+        return x
+    w = max(1, x.size // 25) if window is None else min(x.size, max(1, int(window)))
+    kernel = np.ones(w)
+    total = np.convolve(x, kernel, mode="same")
+    count = np.convolve(np.ones_like(x), kernel, mode="same")
+    return total / count
 
 
 def _best_peer(result: BenchResult) -> str | None:

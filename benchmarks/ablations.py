@@ -35,10 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -88,42 +85,19 @@ def runs(args: argparse.Namespace) -> dict[str, tuple[Path, list[str]]]:
 
 
 def stage_train(args: argparse.Namespace) -> None:
-    todo = [(n, d, a) for n, (d, a) in runs(args).items() if not (d / "train_result.json").is_file()]
-    live: list[tuple[str, subprocess.Popen[bytes]]] = []
-    while todo or live:
-        while todo and len(live) < args.jobs:
-            name, d, targs = todo.pop(0)
-            if (d / "train_result.json").is_file():  # done meanwhile (another instance)
-                continue
-            cmd = [sys.executable, "-m", "agents.cli", "train", *targs, "--out", str(d)]
-            if (d / "last" / "checkpoint.json").is_file():
-                cmd.append("--resume")
-            d.parent.mkdir(parents=True, exist_ok=True)
-            log = (d.parent / f"{name}.log").open("ab")
-            print("+", " ".join(cmd[2:]), flush=True)
-            live.append((name, subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)))
-        time.sleep(1.0)
-        for item in list(live):
-            rc = item[1].poll()
-            if rc is not None:
-                live.remove(item)
-                if rc:
-                    raise SystemExit(f"training {item[0]} failed (rc {rc}); see {args.runs / item[0]}.log")
-                print(f"trained {item[0]}", flush=True)
+    from benchmarks._train import run_trainings
+
+    run_trainings([(n, d, a) for n, (d, a) in runs(args).items()], args.jobs)
 
 
 def stage_install(args: argparse.Namespace) -> None:
+    from benchmarks._train import install_run
+
     for name, (d, targs) in runs(args).items():
         if not (d / "train_result.json").is_file():
             print(f"{name}: not trained yet", flush=True)
             continue
-        dest = args.store / name
-        (dest / "training").mkdir(parents=True, exist_ok=True)
-        for f in ("checkpoint.json", "model.safetensors"):
-            shutil.copyfile(d / "best" / f, dest / f)
-        for f in ("progress.csv", "train_config.json", "train_result.json"):
-            shutil.copyfile(d / f, dest / "training" / f)
-        (dest / "training" / "command.txt").write_text("edgesched train " + " ".join(targs) + "\n")
+        install_run(d, args.store / name, "edgesched train " + " ".join(targs))
         print(f"installed {name}", flush=True)
 
 

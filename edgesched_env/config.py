@@ -39,6 +39,23 @@ def _check_choice(owner: str, name: str, value: object, allowed: tuple[str, ...]
         raise ValueError(f"{owner}.{name} must be one of {allowed}, got {value!r}")
 
 
+#: most tasks in one episode (per-task arrays are allocated at reset).
+MAX_TASKS = 1_000_000
+#: most expected slots until the last Poisson / diurnal arrival (every slot is stepped).
+MAX_ARRIVAL_SLOTS = 10_000_000
+#: most tasks that can run on one cluster at once (``EnvConfig.max_running``: padded arrays).
+MAX_RUNNING = 4096
+
+
+def _seq(owner: str, name: str, value: object) -> tuple[Any, ...]:
+    """``value`` (a list, tuple or 1-d array) as a tuple, else a ``ValueError`` naming the field."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return tuple(v.item() if isinstance(v, np.generic) else v for v in value)
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{owner}.{name} must be a list or tuple, got {type(value).__name__} {value!r}")
+    return tuple(value)
+
+
 def _check_int(owner: str, name: str, value: object, low: int, high: int | None = None) -> None:
     ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
     if ok and high is not None:
@@ -114,7 +131,9 @@ class TaskType:
     def __post_init__(self) -> None:
         if not self.name:
             raise ValueError("TaskType.name must be a non-empty string")
-        object.__setattr__(self, "min_request", tuple(self.min_request))
+        object.__setattr__(
+            self, "min_request", _seq(f"TaskType({self.name})", "min_request", self.min_request)
+        )
         if not self.min_request:
             raise ValueError(f"TaskType({self.name}).min_request must not be empty")
         for r, m in enumerate(self.min_request):
@@ -126,7 +145,11 @@ class TaskType:
             )
         _check_real(f"TaskType({self.name})", "switch_penalty", self.switch_penalty, 0.0, 1.0, open_low=True)
         if self.min_request_max is not None:
-            object.__setattr__(self, "min_request_max", tuple(self.min_request_max))
+            object.__setattr__(
+                self,
+                "min_request_max",
+                _seq(f"TaskType({self.name})", "min_request_max", self.min_request_max),
+            )
             if len(self.min_request_max) != len(self.min_request):
                 raise ValueError(
                     f"TaskType({self.name}).min_request_max has {len(self.min_request_max)} entries, "
@@ -134,7 +157,7 @@ class TaskType:
                 )
             for r, (lo, hi) in enumerate(zip(self.min_request, self.min_request_max)):
                 _check_int(f"TaskType({self.name})", f"min_request_max[{r}]", hi, lo)
-        object.__setattr__(self, "input_mb", tuple(float(v) for v in self.input_mb))
+        object.__setattr__(self, "input_mb", _seq(f"TaskType({self.name})", "input_mb", self.input_mb))
         if len(self.input_mb) != 2:
             raise ValueError(f"TaskType({self.name}).input_mb must be (low, high), got {self.input_mb}")
         _check_real(f"TaskType({self.name})", "input_mb[0]", self.input_mb[0], 0.0)
@@ -167,7 +190,8 @@ class ClusterSpec:
     gpu_generation: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "capacity", tuple(self.capacity))
+        cap = tuple(int(c) if isinstance(c, np.integer) else c for c in self.capacity)  # exact
+        object.__setattr__(self, "capacity", cap)
         if self.gpu_generation is not None:
             from edgesched_env.workload.measured import gpu_generation_factor
 
@@ -226,7 +250,7 @@ class FixedTask:
     work: float = 1.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "visible_to", tuple(self.visible_to))
+        object.__setattr__(self, "visible_to", _seq("FixedTask", "visible_to", self.visible_to))
         _check_int("FixedTask", "arrival_slot", self.arrival_slot, 0)
         _check_int("FixedTask", "type_idx", self.type_idx, 0)
         if not self.visible_to:
@@ -278,8 +302,8 @@ class WorkloadSpec:
     work_sigma: float = 0.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "task_types", tuple(self.task_types))
-        object.__setattr__(self, "type_probs", tuple(float(p) for p in self.type_probs))
+        object.__setattr__(self, "task_types", _seq("WorkloadSpec", "task_types", self.task_types))
+        object.__setattr__(self, "type_probs", _seq("WorkloadSpec", "type_probs", self.type_probs))
         if not self.task_types:
             raise ValueError("WorkloadSpec.task_types must not be empty")
         names = [t.name for t in self.task_types]
@@ -295,7 +319,16 @@ class WorkloadSpec:
         if abs(sum(self.type_probs) - 1.0) > 1e-9:
             raise ValueError(f"WorkloadSpec.type_probs must sum to 1, got {sum(self.type_probs)!r}")
         _check_real("WorkloadSpec", "arrival_rate", self.arrival_rate, 0.0, open_low=True)
-        _check_int("WorkloadSpec", "num_tasks", self.num_tasks, 1)
+        _check_int("WorkloadSpec", "num_tasks", self.num_tasks, 1, MAX_TASKS)
+        if self.arrival_process in ("poisson", "diurnal") and self.fixed_tasks is None:
+            span = self.num_tasks / self.arrival_rate  # expected slots until the last arrival
+            if span > MAX_ARRIVAL_SLOTS:
+                raise ValueError(
+                    f"WorkloadSpec.arrival_rate={self.arrival_rate!r} with num_tasks={self.num_tasks} "
+                    f"spreads the arrivals over ~{span:.3g} slots (more than {MAX_ARRIVAL_SLOTS:.0e}, "
+                    "each stepped); "
+                    "raise arrival_rate or lower num_tasks"
+                )
         _check_choice("WorkloadSpec", "visibility", self.visibility, ("random-subset", "all", "topology"))
         _check_choice(
             "WorkloadSpec", "arrival_process", self.arrival_process, ("poisson", "diurnal", "trace")
@@ -325,7 +358,7 @@ class WorkloadSpec:
                 f"WorkloadSpec.task_types disagree on the number of resources: {sorted(num_resources)}"
             )
         if self.fixed_tasks is not None:
-            object.__setattr__(self, "fixed_tasks", tuple(self.fixed_tasks))
+            object.__setattr__(self, "fixed_tasks", _seq("WorkloadSpec", "fixed_tasks", self.fixed_tasks))
             if len(self.fixed_tasks) != self.num_tasks:
                 raise ValueError(
                     f"WorkloadSpec.num_tasks={self.num_tasks} but fixed_tasks has "
@@ -393,15 +426,17 @@ class EnvConfig:
     topology: Topology | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "clusters", tuple(_as_cluster(i, c) for i, c in enumerate(self.clusters)))
-        object.__setattr__(self, "resource_names", tuple(self.resource_names))
-        object.__setattr__(self, "num_levels", tuple(self.num_levels))
+        clusters = _seq("EnvConfig", "clusters", self.clusters)
+        object.__setattr__(self, "clusters", tuple(_as_cluster(i, c) for i, c in enumerate(clusters)))
+        object.__setattr__(self, "resource_names", _seq("EnvConfig", "resource_names", self.resource_names))
+        object.__setattr__(self, "num_levels", _seq("EnvConfig", "num_levels", self.num_levels))
         if not self.clusters:
             raise ValueError("EnvConfig.clusters must contain at least one cluster")
         num_r = len(self.resource_names)
-        if num_r == 0 or len(set(self.resource_names)) != num_r:
+        names_ok = all(isinstance(n, str) and n for n in self.resource_names)
+        if num_r == 0 or not names_ok or len(set(self.resource_names)) != num_r:
             raise ValueError(
-                f"EnvConfig.resource_names must be non-empty and unique, got {self.resource_names}"
+                f"EnvConfig.resource_names must be non-empty, unique strings, got {self.resource_names}"
             )
         if len(self.num_levels) != num_r:
             raise ValueError(
@@ -478,6 +513,13 @@ class EnvConfig:
         if self.progress_noise >= 1.0:
             raise ValueError(f"EnvConfig.progress_noise must be < 1, got {self.progress_noise!r}")
         _check_real("EnvConfig", "time_scale_slots", self.time_scale_slots, 0.0, open_low=True)
+        if self.max_running > MAX_RUNNING:
+            raise ValueError(
+                f"EnvConfig.clusters: capacities {[c.capacity for c in self.clusters][:4]}"
+                f"{'...' if len(self.clusters) > 4 else ''} let "
+                f"{self.max_running} tasks of the smallest minimum request run on one cluster (more than "
+                f"{MAX_RUNNING}; running-task arrays are padded to it); use coarser units"
+            )
 
     # ----------------------------------------------------------------------------- derived sizes
     @property
@@ -533,8 +575,36 @@ class EnvConfig:
         return best
 
 
+#: overrides applied to every task type: ``switch_penalty`` and, for measured-profile speed models,
+#: ``slot_seconds``; and ``capacities`` (per-cluster capacity lists replacing the clusters').
+_TYPE_WIDE = {"capacities", "switch_penalty", "slot_seconds"}
 _WORKLOAD_FIELDS = {f.name for f in fields(WorkloadSpec)}
 _ENV_FIELDS = {f.name for f in fields(EnvConfig)} - {"workload"}
+
+
+def _capacities(value: Any) -> tuple[tuple[int, ...], ...]:
+    """The ``capacities`` override as integer tuples; a non-integer unit count is an error naming
+    its place (``16.7`` is not silently made ``16``; numpy integers and integral floats such as
+    ``16.0`` are exact and accepted)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        raise ValueError(f"capacities must be a list of per-cluster capacity lists, got {value!r}")
+    out = []
+    for i, cap in enumerate(value):
+        if isinstance(cap, (str, bytes)) or not hasattr(cap, "__len__"):
+            raise ValueError(f"capacities[{i}] must be a list of units per resource, got {cap!r}")
+        row = []
+        for r, u in enumerate(cap):
+            if isinstance(u, (bool, np.bool_)):
+                ok = False
+            elif isinstance(u, (int, np.integer)):
+                ok = True
+            else:
+                ok = isinstance(u, (float, np.floating)) and math.isfinite(u) and float(u).is_integer()
+            if not ok:
+                raise ValueError(f"capacities[{i}][{r}] must be a whole number of units, got {u!r}")
+            row.append(int(u))
+        out.append(tuple(row))
+    return tuple(out)
 
 
 def with_overrides(config: EnvConfig, **overrides: Any) -> EnvConfig:
@@ -543,24 +613,47 @@ def with_overrides(config: EnvConfig, **overrides: Any) -> EnvConfig:
     Keys of :class:`WorkloadSpec` (``arrival_rate``, ``num_tasks``, ``visibility``, ...) and of
     :class:`EnvConfig` (``reward``, ``max_pending``, ...) may be mixed; ``capacities`` (a list of
     per-cluster capacity tuples) replaces the clusters. Unknown keys raise ``ValueError`` listing
-    the valid ones.
+    the valid ones. ``switch_penalty`` sets every task type's; ``slot_seconds`` every measured
+    profile model's (``profile_config``; an error for configs without one).
     """
     workload_kw = {k: v for k, v in overrides.items() if k in _WORKLOAD_FIELDS}
     env_kw = {k: v for k, v in overrides.items() if k in _ENV_FIELDS}
     capacities = overrides.get("capacities")
-    unknown = set(overrides) - _WORKLOAD_FIELDS - _ENV_FIELDS - {"capacities"}
+    unknown = set(overrides) - _WORKLOAD_FIELDS - _ENV_FIELDS - _TYPE_WIDE
     if unknown:
-        valid = sorted(_WORKLOAD_FIELDS | _ENV_FIELDS | {"capacities"})
+        valid = sorted(_WORKLOAD_FIELDS | _ENV_FIELDS | _TYPE_WIDE)
         raise ValueError(f"unknown config option(s) {sorted(unknown)}; valid options are {valid}")
+    if "switch_penalty" in overrides or "slot_seconds" in overrides:  # every task type's
+        types = workload_kw.get("task_types", config.workload.task_types)
+        if "switch_penalty" in overrides:
+            types = tuple(replace(t, switch_penalty=overrides["switch_penalty"]) for t in types)
+        if "slot_seconds" in overrides:
+            sec = overrides["slot_seconds"]
+            ok = (
+                isinstance(sec, (int, float)) and not isinstance(sec, bool) and math.isfinite(sec) and sec > 0
+            )
+            if not ok:
+                raise ValueError(f"slot_seconds must be a finite number of seconds > 0, got {sec!r}")
+            if not any(hasattr(t.speed, "slot_seconds") for t in types):
+                raise ValueError(
+                    "slot_seconds applies to measured-profile speed models (profile_config), and no "
+                    f"task type of {config.name!r} has one"
+                )
+            types = tuple(
+                replace(t, speed=replace(t.speed, slot_seconds=float(sec)))
+                if hasattr(t.speed, "slot_seconds")
+                else t
+                for t in types
+            )
+        workload_kw["task_types"] = types
     if capacities is not None:
         if "clusters" in env_kw:
             raise ValueError("give either 'clusters' or 'capacities', not both")
+        caps = _capacities(capacities)
         old = config.clusters
-        if len(capacities) == len(old):  # keep each cluster's GPU generation / speed factor
-            env_kw["clusters"] = tuple(
-                replace(c, capacity=tuple(int(u) for u in cap)) for c, cap in zip(old, capacities)
-            )
+        if len(caps) == len(old):  # keep each cluster's GPU generation / speed factor
+            env_kw["clusters"] = tuple(replace(c, capacity=cap) for c, cap in zip(old, caps))
         else:
-            env_kw["clusters"] = tuple(ClusterSpec(tuple(int(u) for u in cap)) for cap in capacities)
+            env_kw["clusters"] = tuple(ClusterSpec(cap) for cap in caps)
     workload = replace(config.workload, **workload_kw) if workload_kw else config.workload
     return replace(config, workload=workload, **env_kw)

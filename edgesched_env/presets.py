@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -245,35 +247,88 @@ def edge_pollux() -> EnvConfig:
 def profile_config(
     path: str | Path,
     *,
-    capacities: tuple[tuple[int, ...], ...] = ((24, 4, 16),) * 4,
-    resource_names: tuple[str, ...] = EDGE_RESOURCES,
-    num_levels: tuple[int, ...] = EDGE_NUM_LEVELS,
+    capacities: tuple[tuple[int, ...], ...] | None = None,
+    resource_names: tuple[str, ...] | None = None,
+    num_levels: tuple[int, ...] | None = None,
+    num_clusters: int = 4,
     arrival_rate: float = 0.5,
     num_tasks: int = 200,
     slot_seconds: float = 60.0,
     nominal_work: float | dict[str, float] | None = None,
     work_sigma: float = 0.0,
+    switch_penalty: float = 1.0,
+    overhead_s: float = 0.0,
+    extra_columns: str = "error",
+    repeats: str = "error",
 ) -> EnvConfig:
     """A config simulating the user's measured jobs from a profile CSV (format in
     :mod:`edgesched_env.workload.profile`): one task type per ``task_type``, mixed uniformly,
-    Poisson arrivals, random-subset visibility. Each type's minimum request is its smallest
-    measured allocation (1 unit for unprofiled resources).
+    Poisson arrivals, random-subset visibility.
+
+    What is not given is taken from the file: ``resource_names`` are its resource columns (``cpu``,
+    ``gpu`` and ``mem`` if present); ``num_levels[r]`` is the largest measured units of ``r`` + 1
+    (so every measured allocation is an action); ``capacities`` are ``num_clusters`` clusters of
+    twice the largest measured units per resource (two of the biggest jobs fit). Each type's
+    minimum request is its smallest measured allocation (0 where it was measured at 0 units; 0 for
+    resources it was not profiled on). A measured point that the config cannot reach (above a
+    resource's ``num_levels - 1`` or every cluster's capacity) is warned about.
+    ``switch_penalty`` applies to every type; ``overhead_s``, ``extra_columns`` and ``repeats`` are
+    :func:`~edgesched_env.workload.profile.load_profile`'s.
     """
+    import warnings
+
     models = load_profile(
-        path, resource_names=resource_names, nominal_work=nominal_work, slot_seconds=slot_seconds
+        path,
+        resource_names=resource_names or EDGE_RESOURCES,
+        nominal_work=nominal_work,
+        slot_seconds=slot_seconds,
+        extra_columns=extra_columns,
+        repeats=repeats,
+        overhead_s=overhead_s,
     )
+    first = next(iter(models.values()))
+    if resource_names is None:  # the profiled resources, in the file's (cpu, gpu, mem) order
+        resource_names = first.resource_names
+        models = {n: replace(m, resource_idx=tuple(range(len(m.resource_names)))) for n, m in models.items()}
+    top = [0] * len(resource_names)  # largest measured units per env resource
+    for m in models.values():
+        for axis, r in zip(m.axes, m.resource_idx):
+            top[r] = max(top[r], math.ceil(axis[-1]))
+    if num_levels is None:
+        num_levels = tuple(max(2, t + 1) for t in top)
+    if capacities is None:
+        if not (isinstance(num_clusters, int) and num_clusters >= 1):
+            raise ValueError(
+                f"profile_config(num_clusters=...) must be an integer >= 1, got {num_clusters!r}"
+            )
+        capacities = (tuple(max(1, 2 * t) for t in top),) * num_clusters
+    for name, m in models.items():
+        for axis, r in zip(m.axes, m.resource_idx):
+            limit = min(num_levels[r] - 1, max(c[r] for c in capacities))
+            if axis[-1] > limit:
+                warnings.warn(
+                    f"{Path(path).name}: task type {name!r} was measured at {axis[-1]:g} "
+                    f"{resource_names[r]} units, but at most {limit} can be given (num_levels "
+                    f"{num_levels[r]}, largest capacity {max(c[r] for c in capacities)})",
+                    stacklevel=2,
+                )
     types = []
     for name, model in models.items():
         low = model.min_allocation
-        req = tuple(max(1, low.get(r, 1)) if r in low else 1 for r in range(len(resource_names)))
-        types.append(TaskType(name, req, model))
+        req = tuple(low.get(r, 0) for r in range(len(resource_names)))
+        if all(u == 0 for u in req):
+            raise ValueError(
+                f"{Path(path).name}: task type {name!r} was measured with 0 units of every resource, so "
+                "its minimum request would be nothing; profile it at >= 1 unit of some resource"
+            )
+        types.append(TaskType(name, req, model, switch_penalty))
     return EnvConfig(
         clusters=tuple(ClusterSpec(tuple(c)) for c in capacities),
         workload=WorkloadSpec(
             tuple(types), _uniform_probs(len(types)), arrival_rate, num_tasks, work_sigma=work_sigma
         ),
-        resource_names=resource_names,
-        num_levels=num_levels,
+        resource_names=tuple(resource_names),
+        num_levels=tuple(num_levels),
         name=f"profile:{Path(path).name}",
     )
 

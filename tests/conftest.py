@@ -33,7 +33,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--runslow", action="store_true", default=False, help="also run tests marked slow")
 
 
+#: folders whose libraries pin versions the main environment cannot have (RLlib: gymnasium 1.2.2;
+#: BenchMARL: torchrl < 0.12): ``make test`` runs them in ``.venv-pinned`` with EDGESCHED_PINNED=1.
+PINNED_FOLDERS = ("tests/rllib", "tests/benchmarl")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("EDGESCHED_PINNED") != "1":
+        pinned = pytest.mark.skip(reason="runs in .venv-pinned (make test sets EDGESCHED_PINNED=1)")
+        for item in items:
+            if any(f in str(item.fspath) for f in PINNED_FOLDERS):
+                item.add_marker(pinned)
     markexpr = config.getoption("-m", default="") or ""
     if config.getoption("--runslow") or "slow" in markexpr or os.environ.get("EDGESCHED_RUN_SLOW") == "1":
         return

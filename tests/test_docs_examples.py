@@ -19,7 +19,9 @@ def test_the_page_has_examples():
 def test_example_runs(index, tmp_path, monkeypatch):
     code = BLOCKS[index]
     if "integrations import rllib" in code:
-        pytest.skip("the RLlib example runs in .venv-rllib, by tests/rllib")
+        pytest.skip("the RLlib example runs in .venv-pinned, by tests/rllib")
+    if "integrations.benchmarl import" in code:
+        pytest.skip("the BenchMARL example runs in .venv-pinned, by tests/benchmarl")
     if "torchrl" in code:
         pytest.importorskip("torchrl")
     monkeypatch.chdir(tmp_path)

@@ -1,7 +1,7 @@
 """RLlib (new API stack): an env creator, the action-masking module spec for PPO, and the bench.
 
 RLlib pins gymnasium 1.2.2, so it lives in its own environment (``make test`` builds
-``.venv-rllib`` with ``pip install torch==2.13.0 'edgesched[rllib]'`` and runs ``tests/rllib``
+``.venv-pinned`` with ``pip install torch==2.13.0 'edgesched[rllib]'`` and runs ``tests/rllib``
 there). :class:`EdgeSchedRLlibEnv` is a ``MultiAgentEnv`` over the parallel env with the layout
 RLlib's action-masking module reads (``obs_layout="rllib"``: ``{"observations": Box(F,),
 "action_mask": float32}``) and one ``Discrete`` action per cluster with the exact mask

@@ -197,6 +197,19 @@ def _actor_critic(env: Any, hidden: int, depth: int) -> tuple[Any, Any]:
     return actor, critic
 
 
+def _collector(env: Any, policy: Any, **kwargs: Any) -> Any:
+    """TorchRL's single-process collector: ``Collector`` (``SyncDataCollector`` before torchrl 0.11,
+    which BenchMARL's pin allows), without the policy-transform registration torchrl 0.12 added."""
+    import inspect
+
+    import torchrl.collectors as c
+
+    cls = getattr(c, "Collector", None) or c.SyncDataCollector
+    if "auto_register_policy_transforms" in inspect.signature(cls.__init__).parameters:
+        kwargs["auto_register_policy_transforms"] = False
+    return cls(env, policy, device="cpu", **kwargs)
+
+
 def train_ppo(
     preset: str | EnvConfig = "tapfinger-synthetic",
     *,
@@ -219,7 +232,6 @@ def train_ppo(
     actions outside their mask (0 expected: ``MaskedCategorical`` only samples inside it).
     """
     import torch
-    from torchrl.collectors import Collector
     from torchrl.data import LazyTensorStorage, ReplayBuffer, SamplerWithoutReplacement
     from torchrl.objectives import ClipPPOLoss, ValueEstimators
 
@@ -227,14 +239,7 @@ def train_ppo(
     env = EdgeSchedTorchRLEnv(preset, num_envs, **(overrides or {}))
     env.set_seed(1_000_000 + 1000 * seed)
     actor, critic = _actor_critic(env, hidden, depth)
-    collector = Collector(
-        env,
-        actor,
-        frames_per_batch=frames_per_batch,
-        total_frames=total_frames,
-        device="cpu",
-        auto_register_policy_transforms=False,
-    )
+    collector = _collector(env, actor, frames_per_batch=frames_per_batch, total_frames=total_frames)
     buffer = ReplayBuffer(
         storage=LazyTensorStorage(frames_per_batch), sampler=SamplerWithoutReplacement(), batch_size=minibatch
     )

@@ -31,6 +31,9 @@ class TrainConfig:
     Attributes:
         preset: env preset name.
         env_overrides: config overrides for the training and selection envs (``num_tasks=...``).
+        profile: a profile CSV to train on instead of ``preset`` (``profile_config(profile,
+            **profile_options)``; the path is stored as given).
+        profile_options: keyword arguments of :func:`~edgesched_env.presets.profile_config`.
         reward: ``"env"`` (the preset's), ``"local"`` or ``"global"`` (SPEC.md section 7).
         seed: training seed (weights init, sampling, the training episodes).
         num_envs: ``E`` episodes stepped together.
@@ -58,6 +61,8 @@ class TrainConfig:
 
     preset: str = "tapfinger-synthetic"
     env_overrides: dict[str, Any] = field(default_factory=dict)
+    profile: str | None = None
+    profile_options: dict[str, Any] = field(default_factory=dict)
     reward: Literal["env", "local", "global"] = "env"
     seed: int = 0
     num_envs: int = 16

@@ -100,6 +100,12 @@ def env_config_for(cfg: TrainConfig) -> EnvConfig:
     overrides = dict(cfg.env_overrides)
     if cfg.reward != "env":
         overrides["reward"] = cfg.reward
+    if cfg.profile is not None:
+        from edgesched_env.presets import profile_config
+
+        return make_config(profile_config(cfg.profile, **cfg.profile_options), **overrides)
+    if cfg.profile_options:
+        raise ValueError("TrainConfig.profile_options needs TrainConfig.profile")
     return make_config(cfg.preset, **overrides)
 
 

@@ -69,7 +69,8 @@ def episode_metrics(view: SimView) -> dict[str, Any]:
     ``utilization_per_cluster`` (resource name -> list over clusters),
     ``tasks_arrived``, ``tasks_completed``, ``tasks_unfinished``, ``total_jct``, ``rounds``,
     ``slots``, ``conflicts``, ``infeasible_actions``, ``clipped_actions``, ``resizes``,
-    ``truncated``, and the data-transfer figures of :func:`transfer_metrics`.
+    ``truncated`` (the episode ended before every task of its workload completed: cut by
+    ``max_slots`` or ``max_cycles``), and the data-transfer figures of :func:`transfer_metrics`.
     """
     jct, _done = jct_array(view)
     names = view.config.resource_names
@@ -109,6 +110,7 @@ def episode_metrics(view: SimView) -> dict[str, Any]:
         "infeasible_actions": int(view.num_infeasible),
         "clipped_actions": int(view.num_clipped),
         "resizes": int(view.num_resizes),
-        "truncated": bool(view.truncated),
+        # cut before every task of the workload finished, by max_slots or max_cycles
+        "truncated": bool(view.truncated) or int(view.num_completed) < int(view.num_tasks),
         **transfer_metrics(view),
     }

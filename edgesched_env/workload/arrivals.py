@@ -71,6 +71,17 @@ class Workload:
         return int(self.arrival_slot.shape[0])
 
 
+def _slots_of(counts: NDArray[np.int64], num_tasks: int) -> NDArray[np.int64]:
+    """Arrival slot of each of the first ``num_tasks`` tasks, given arrivals per slot ``counts``.
+
+    The slot of task ``k`` is the first slot whose cumulative count exceeds ``k`` (what repeating
+    each slot index by its count and cutting at ``num_tasks`` gives, without building an array
+    of every arrival: ``arrival_rate=1e9`` draws ~1e10 of them in the first chunk).
+    """
+    cum = np.cumsum(counts)
+    return np.searchsorted(cum, np.arange(num_tasks, dtype=np.int64), side="right").astype(np.int64)
+
+
 def poisson_arrival_slots(rate: float, num_tasks: int, rng: np.random.Generator) -> NDArray[np.int64]:
     """Arrival slot of each of ``num_tasks`` tasks under Poisson(``rate``) arrivals per slot.
 
@@ -84,9 +95,7 @@ def poisson_arrival_slots(rate: float, num_tasks: int, rng: np.random.Generator)
         c = rng.poisson(rate, size=chunk).astype(np.int64)
         counts.append(c)
         total += int(c.sum())
-    all_counts = np.concatenate(counts)
-    slots = np.repeat(np.arange(all_counts.shape[0], dtype=np.int64), all_counts)
-    return slots[:num_tasks]
+    return _slots_of(np.concatenate(counts), num_tasks)
 
 
 def diurnal_arrival_slots(
@@ -108,9 +117,7 @@ def diurnal_arrival_slots(
         counts.append(c)
         total += int(c.sum())
         start += chunk
-    all_counts = np.concatenate(counts)
-    slots = np.repeat(np.arange(all_counts.shape[0], dtype=np.int64), all_counts)
-    return slots[:num_tasks]
+    return _slots_of(np.concatenate(counts), num_tasks)
 
 
 def _random_subsets(num_tasks: int, num_clusters: int, rng: np.random.Generator) -> NDArray[np.bool_]:

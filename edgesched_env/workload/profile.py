@@ -16,7 +16,10 @@ throughput         one of    work per second at this allocation (>= 0), e.g. sam
 
 Exactly one of ``completion_time_s`` and ``throughput`` must be present. For each task type the
 measured allocations must form a full grid: every combination of its distinct cpu, gpu (and mem)
-values appears. Rows with the same (task_type, cpu, gpu, mem) key are allowed only if they agree.
+values appears. Rows with the same (task_type, cpu, gpu, mem) key are allowed only if they agree,
+unless ``load_profile(repeats="mean" | "median" | "last")`` merges repeated measurements. Other
+columns are an error, or ignored with ``extra_columns="ignore"``. A file without a header line is
+an error that lists the expected columns.
 
 Speed: ``rate(a)`` (work per second) is multilinear interpolation between the measured points;
 above the largest measured value of a resource it stays at that value (no extrapolation); an
@@ -34,6 +37,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,8 +82,9 @@ class ProfileSpeed:
         shape = tuple(len(a) for a in self.axes)
         if not shape or math.prod(shape) != len(self.rates) or len(self.resource_idx) != len(shape):
             raise ValueError(f"ProfileSpeed({self.name}): axes {shape} do not match {len(self.rates)} rates")
-        if self.nominal_work <= 0 or self.slot_seconds <= 0:
-            raise ValueError(f"ProfileSpeed({self.name}): nominal_work and slot_seconds must be > 0")
+        for what, v in (("nominal_work", self.nominal_work), ("slot_seconds", self.slot_seconds)):
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):  # nan, inf: no progress
+                raise ValueError(f"ProfileSpeed({self.name}).{what} must be a finite number > 0, got {v!r}")
         object.__setattr__(self, "resource_names", tuple(self.resource_names))
         if self.resource_names and len(self.resource_names) != len(shape):
             raise ValueError(
@@ -156,6 +161,9 @@ def load_profile(
     nominal_work: float | Mapping[str, float] | None = None,
     slot_seconds: float = 60.0,
     name: str | None = None,
+    extra_columns: str = "error",
+    repeats: str = "error",
+    overhead_s: float = 0.0,
 ) -> dict[str, ProfileSpeed]:
     """Read a profile table into one :class:`ProfileSpeed` per task type (in file order).
 
@@ -167,6 +175,14 @@ def load_profile(
             one per task type); ignored for completion-time tables.
         slot_seconds: seconds per slot.
         name: how the file is named in errors (default: the path).
+        extra_columns: columns other than those of the format (per-epoch times, notes, ...):
+            ``"error"`` (default: a typo is caught) or ``"ignore"`` (a warning lists them).
+        repeats: rows measuring the same (task_type, cpu, gpu, mem) allocation: ``"error"``
+            (default; rows that agree exactly are allowed) or merged by ``"mean"``, ``"median"`` or
+            ``"last"`` (a warning says how many rows were merged).
+        overhead_s: fixed start-up seconds of every run, added to each measured completion time
+            (throughput tables: to ``nominal_work / throughput``), so ``rate = work / (time +
+            overhead_s)``.
 
     Raises:
         DataFormatError: missing or unknown columns, non-numeric or negative values, a
@@ -175,9 +191,27 @@ def load_profile(
         ValueError: a throughput table without ``nominal_work`` for one of its types, or a
             profiled resource the env does not have.
     """
+    if repeats not in ("error", "mean", "median", "last"):
+        raise ValueError(
+            f"load_profile(repeats=...) must be 'error', 'mean', 'median' or 'last', got {repeats!r}"
+        )
+    if not (isinstance(overhead_s, (int, float)) and math.isfinite(overhead_s) and overhead_s >= 0):
+        raise ValueError(
+            f"load_profile(overhead_s=...) must be a finite number of seconds >= 0, got {overhead_s!r}"
+        )
     table = read_table(
-        source, ("task_type", "cpu", "gpu"), optional=("mem", "completion_time_s", "throughput"), name=name
+        source,
+        ("task_type", "cpu", "gpu"),
+        optional=("mem", "completion_time_s", "throughput"),
+        name=name,
+        extra=extra_columns,
     )
+    if table.ignored:
+        warnings.warn(
+            f"{table.file}: ignored columns {list(table.ignored)} (read are task_type, cpu, gpu, mem, "
+            "completion_time_s / throughput)",
+            stacklevel=2,
+        )
     has_time = "completion_time_s" in table.columns
     has_tput = "throughput" in table.columns
     if has_time == has_tput:
@@ -191,7 +225,7 @@ def load_profile(
     for c in res_cols:
         if c not in resource_names:
             raise ValueError(f"{table.file}: profiles resource {c!r}, but the env has {resource_names}")
-    points: dict[str, dict[tuple[float, ...], tuple[float, int]]] = {}
+    measured: dict[str, dict[tuple[float, ...], list[tuple[float, int]]]] = {}
     first_line: dict[str, int] = {}
     for i, row in enumerate(table.rows):
         ttype = row["task_type"]
@@ -201,17 +235,35 @@ def load_profile(
         value = table.number(i, value_col)
         if has_time and value <= 0:
             raise table.error(i, value_col, f"{row[value_col]!r} must be > 0 seconds")
-        pts = points.setdefault(ttype, {})
+        pts_i = measured.setdefault(ttype, {})
         first_line.setdefault(ttype, i)
-        if key in pts:
-            if pts[key][0] != value:
-                raise table.error(
-                    i, value_col,
-                    f"duplicate key {ttype}/{dict(zip(res_cols, key))} disagrees with line "
-                    f"{table.lines[pts[key][1]]} ({pts[key][0]:g} vs {value:g})",
-                )  # fmt: skip
-            continue
-        pts[key] = (value, i)
+        if key in pts_i and repeats == "error" and pts_i[key][0][0] != value:
+            raise table.error(
+                i, value_col,
+                f"duplicate key {ttype}/{dict(zip(res_cols, key))} disagrees with line "
+                f"{table.lines[pts_i[key][0][1]]} ({pts_i[key][0][0]:g} vs {value:g}); pass "
+                "repeats='mean' (or 'median', 'last') to merge repeated measurements",
+            )  # fmt: skip
+        pts_i.setdefault(key, []).append((value, i))
+    points: dict[str, dict[tuple[float, ...], tuple[float, int]]] = {}
+    merged = groups = 0
+    for ttype, by_key in measured.items():
+        points[ttype] = {}
+        for key, vals in by_key.items():
+            vs = [v for v, _ in vals]
+            if len(vals) > 1 and repeats != "error":
+                merged += len(vals)
+                groups += 1
+            agg = {"mean": float(np.mean(vs)), "median": float(np.median(vs)), "last": vs[-1]}.get(
+                repeats, vs[0]
+            )
+            points[ttype][key] = (agg, vals[0][1])
+    if merged:
+        warnings.warn(
+            f"{table.file}: merged {merged} rows measuring the same allocation into {groups} points "
+            f"({repeats})",
+            stacklevel=2,
+        )
     models: dict[str, ProfileSpeed] = {}
     for ttype, pts in points.items():
         axes = tuple(tuple(sorted({k[d] for k in pts})) for d in range(len(res_cols)))
@@ -223,10 +275,10 @@ def load_profile(
                     f"task type {ttype!r} misses the measured point {dict(zip(res_cols, combo))}: "
                     "the allocations of a type must form a full grid",
                 )  # fmt: skip
-            v = pts[combo][0]
-            rates.append(1.0 / v if has_time else v)
+            rates.append(pts[combo][0])
         if has_time:
             work = 1.0
+            rates = [1.0 / (v + overhead_s) for v in rates]
         else:
             w = nominal_work.get(ttype) if isinstance(nominal_work, Mapping) else nominal_work
             if w is None or not w > 0:
@@ -234,6 +286,8 @@ def load_profile(
                     f"{table.file}: a throughput table needs nominal_work > 0 for task type {ttype!r}"
                 )
             work = float(w)
+            if overhead_s > 0:  # work / (work / throughput + overhead); a zero throughput stays 0
+                rates = [work / (work / v + overhead_s) if v > 0 else 0.0 for v in rates]
         models[ttype] = ProfileSpeed(
             name=ttype,
             axes=axes,

@@ -46,15 +46,17 @@ class Table:
 
     Attributes:
         file: name used in error messages.
-        columns: header names, stripped.
+        columns: header names, stripped (without ignored columns).
         rows: one dict per data row (column -> stripped text).
         lines: 1-based file line of each row.
+        ignored: columns of the file that were dropped (``read_table(extra="ignore")``).
     """
 
     file: str
     columns: tuple[str, ...]
     rows: tuple[dict[str, str], ...]
     lines: tuple[int, ...]
+    ignored: tuple[str, ...] = ()
 
     def error(self, index: int, column: str | None, problem: str) -> DataFormatError:
         """An error for row ``index`` (0-based data row) and ``column``."""
@@ -94,25 +96,42 @@ def read_table(
     *,
     optional: Iterable[str] = (),
     name: str | None = None,
+    extra: str = "error",
 ) -> Table:
     """Parse a CSV with a header line and check its columns.
 
     Args:
-        source: a path, or an open text stream (then give ``name``).
+        source: a path, or an open text stream (then give ``name``). Files are read as UTF-8 (a
+            byte-order mark is skipped).
         required: columns that must be present.
-        optional: further columns that may be present (any other column is an error, so typos are
-            caught).
+        optional: further columns that may be present.
         name: how the file is named in errors (default: the path).
+        extra: what a column that is neither required nor optional does: ``"error"`` (default,
+            so typos are caught) or ``"ignore"`` (dropped from the rows; ``Table.ignored`` lists
+            them).
 
     Raises:
-        DataFormatError: no header, missing / unknown / duplicate columns, or a row with the wrong
-            number of fields.
+        DataFormatError: not UTF-8 text, no header (a first line of numbers), missing / unknown /
+            duplicate columns, or a row with the wrong number of fields.
         FileNotFoundError: the path does not exist.
     """
+    if extra not in ("error", "ignore"):
+        raise ValueError(f"read_table(extra=...) must be 'error' or 'ignore', got {extra!r}")
     if isinstance(source, (str, Path)):
         label = name or str(source)
-        with open(source, newline="") as fh:
-            text = fh.read()
+        with open(source, "rb") as fb:
+            raw = fb.read()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            raise DataFormatError(
+                label,
+                line,
+                None,
+                f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                "save the file as UTF-8 CSV",
+            ) from None
     else:
         label = name or "<stream>"
         text = source.read()
@@ -121,30 +140,53 @@ def read_table(
         header = next(reader)
     except StopIteration:
         raise DataFormatError(label, 1, None, "empty file, expected a header line") from None
+    except csv.Error as exc:
+        raise DataFormatError(label, 1, None, f"not a CSV header line ({exc})") from None
     columns = tuple(h.strip() for h in header)
+    allowed = set(required) | set(optional)
+    if columns and (all(_is_number(c) for c in columns if c) or not set(columns) & allowed):
+        expect = list(required) + [f"[{c}]" for c in optional if c not in required]
+        raise DataFormatError(
+            label,
+            1,
+            None,
+            f"no header line (line 1 is data, not column names: {list(columns)[:6]}); the first line "
+            f"must name the columns: {', '.join(expect)} ([...] optional)",
+        )
     if len(set(columns)) != len(columns):
         dup = sorted({c for c in columns if columns.count(c) > 1})
         raise DataFormatError(label, 1, dup[0], "duplicate column in the header")
-    allowed = set(required) | set(optional)
     for col in required:
         if col not in columns:
             raise DataFormatError(label, 1, col, f"missing column; the header has {list(columns)}")
-    for col in columns:
-        if col not in allowed:
-            raise DataFormatError(label, 1, col, f"unknown column; allowed are {sorted(allowed)}")
+    ignored = tuple(c for c in columns if c not in allowed)
+    if ignored and extra == "error":
+        raise DataFormatError(label, 1, ignored[0], f"unknown column; allowed are {sorted(allowed)}")
+    kept = [(i, c) for i, c in enumerate(columns) if c in allowed]
     rows: list[dict[str, str]] = []
     lines: list[int] = []
-    for fields in reader:
-        line = reader.line_num
-        if not fields or all(not f.strip() for f in fields):
-            continue  # blank line
-        if len(fields) != len(columns):
-            raise DataFormatError(label, line, None, f"{len(fields)} fields, expected {len(columns)}")
-        rows.append({c: f.strip() for c, f in zip(columns, fields)})
-        lines.append(line)
+    try:
+        for fields in reader:
+            line = reader.line_num
+            if not fields or all(not f.strip() for f in fields):
+                continue  # blank line
+            if len(fields) != len(columns):
+                raise DataFormatError(label, line, None, f"{len(fields)} fields, expected {len(columns)}")
+            rows.append({c: fields[i].strip() for i, c in kept})
+            lines.append(line)
+    except csv.Error as exc:
+        raise DataFormatError(label, reader.line_num, None, f"malformed CSV ({exc})") from None
     if not rows:
         raise DataFormatError(label, 0, None, "no data rows")
-    return Table(label, columns, tuple(rows), tuple(lines))
+    return Table(label, tuple(c for _, c in kept), tuple(rows), tuple(lines), ignored)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _data_file(name: str) -> str:
