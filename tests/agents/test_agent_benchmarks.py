@@ -227,3 +227,26 @@ def test_committed_ablation_checkpoints_are_their_variants_and_play():
             warnings.simplefilter("ignore", UserWarning)  # two were stamped with a short-lived 0.4.0 label
             rec = evaluate(HGATScheduler(path.parent), "tapfinger-synthetic", seeds=[0], num_tasks=12)[0]
         assert rec["tasks_completed"] == 12 and rec["infeasible_actions"] == 0
+
+
+def test_committed_transfer_checkpoints_are_their_settings_and_play():
+    import warnings
+
+    from agents.evaluate import evaluate
+
+    mod = _load("transfer")
+    store = ROOT / "benchmarks" / "checkpoints" / "transfer"
+    trained = {st["key"]: st for st in mod.settings() if st["target"] == "train"}
+    assert {p.name for p in store.iterdir() if p.is_dir()} == set(trained)
+    for key, st in trained.items():
+        cfg = json.loads((store / key / "training" / "train_config.json").read_text())
+        assert cfg["preset"] == st["preset"] and cfg["seed"] == 0
+        assert cfg["total_rounds"] == mod.TARGET_ROUNDS.get(key, mod.SOURCE_ROUNDS)
+        assert cfg["env_overrides"] == json.loads(json.dumps(st["overrides"]))  # trained where it says
+        assert (store / key / "training" / "command.txt").read_text().startswith("edgesched train --preset")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (rec,) = evaluate(
+            f"hgat:{store / 'rate1'}", "tapfinger-synthetic", [0], arrival_rate=1.0, num_tasks=12
+        )
+    assert rec["tasks_completed"] == 12
