@@ -142,7 +142,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     for n in (args.schedulers or "all").split(","):
         n = n.strip()
         names += heuristic_names() if n == "all" else [n] if n else []
-    names = list(dict.fromkeys(names))  # a name given twice is one scheduler, not two records
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     if args.workers < 1:

@@ -152,22 +152,15 @@ def target_checkpoint(st: dict[str, Any], store: Path) -> Path | None:
     return None
 
 
-def _means(path: Path) -> dict[str, float]:
-    recs = json.loads((path / "results.json").read_text())
-    out: dict[str, list[float]] = {}
-    for r in recs:
-        out.setdefault(r["scheduler"], []).append(float(r["mean_jct"]))
-    return {n: float(np.mean(v)) for n, v in out.items()}
-
-
-def _truncated(path: Path) -> dict[str, int]:
-    """Scheduler -> episodes that ended before every task finished (their JCTs count time so far)."""
-    out: dict[str, int] = {}
+def _stats(path: Path) -> tuple[dict[str, float], dict[str, int]]:
+    """Per scheduler of a cached bench: the mean JCT over seeds, and how many episodes were
+    truncated (ended before every task finished; their JCTs count time so far)."""
+    jct: dict[str, list[float]] = {}
+    cut: dict[str, int] = {}
     for r in json.loads((path / "results.json").read_text()):
-        done = r.get("tasks_completed")
-        cut = bool(r.get("truncated")) or (done is not None and done < r.get("tasks_arrived", done))
-        out[r["scheduler"]] = out.get(r["scheduler"], 0) + int(cut)
-    return out
+        jct.setdefault(r["scheduler"], []).append(float(r["mean_jct"]))
+        cut[r["scheduler"]] = cut.get(r["scheduler"], 0) + int(bool(r.get("truncated")))
+    return {n: float(np.mean(v)) for n, v in jct.items()}, cut
 
 
 def stage_eval(args: argparse.Namespace) -> dict[str, Any]:
@@ -194,8 +187,7 @@ def stage_eval(args: argparse.Namespace) -> dict[str, Any]:
                 **overrides,
             )
             write_outputs(res, out, plots=False)
-        mean = _means(out)
-        cut = _truncated(out)
+        mean, cut = _stats(out)
         ck = target_checkpoint(st, args.store)
         own = None
         tout = args.out / f"{st['key']}-target"
@@ -216,8 +208,9 @@ def stage_eval(args: argparse.Namespace) -> dict[str, Any]:
                         **overrides,
                     )
                     write_outputs(res, tout, plots=False)
-                mean.update(_means(tout))
-                cut.update(_truncated(tout))
+                t_mean, t_cut = _stats(tout)
+                mean.update(t_mean)
+                cut.update(t_cut)
         best = min(HEURISTICS, key=mean.__getitem__)
         target_info = None
         if ck is not None:
