@@ -220,6 +220,43 @@ def _fill_missing(records: list[dict[str, Any]]) -> None:
         records[i] = {k: rec.get(k) for k in order}
 
 
+def check_bench(
+    preset: str | EnvConfig,
+    schedulers: Sequence[str],
+    seeds: Sequence[int],
+    workers: int = 1,
+    instances: Mapping[str, Any] | None = None,
+    backend: str = "process",
+    **env_overrides: Any,
+) -> EdgeSchedParallelEnv:
+    """Check the arguments of :func:`run_bench` without running anything: the preset and the
+    overrides build, every scheduler name is known (a pretrained one has a checkpoint for the
+    preset), there are seeds. Returns an env of the config.
+
+    Raises:
+        ValueError: naming what is wrong.
+    """
+    if not seeds:
+        raise ValueError("run_bench needs at least one seed")
+    if not schedulers:
+        raise ValueError("run_bench needs at least one scheduler")
+    overrides = tuple(sorted((k, _tupled(v)) for k, v in env_overrides.items()))
+    env = _env_for(preset, overrides)  # bad presets/overrides fail first
+    if backend not in ("process", "ray"):
+        raise ValueError(f"backend must be 'process' or 'ray', got {backend!r}")
+    if instances and (workers > 1 or backend == "ray"):
+        raise ValueError("in-memory schedulers (instances=...) run in this process: use workers=1")
+    for name in schedulers:
+        if instances and name in instances:
+            continue
+        make_scheduler(name)  # so do unknown names ...
+        if name in PRETRAINED_NAMES:  # ... and a preset with no shipped agent
+            from agents.pretrained import checkpoint_path
+
+            checkpoint_path(env.config.name)
+    return env
+
+
 def run_bench(
     preset: str | EnvConfig,
     schedulers: Sequence[str],
@@ -255,26 +292,10 @@ def run_bench(
     Returns:
         The :class:`BenchResult`.
     """
-    if not seeds:
-        raise ValueError("run_bench needs at least one seed")
-    if not schedulers:
-        raise ValueError("run_bench needs at least one scheduler")
     overrides = tuple(sorted((k, _tupled(v)) for k, v in env_overrides.items()))
-    env = _env_for(preset, overrides)  # bad presets/overrides fail first
+    env = check_bench(preset, schedulers, seeds, workers, instances, backend, **env_overrides)
     label = preset if isinstance(preset, str) else env.config.name
     instances = dict(instances or {})
-    if backend not in ("process", "ray"):
-        raise ValueError(f"backend must be 'process' or 'ray', got {backend!r}")
-    if instances and (workers > 1 or backend == "ray"):
-        raise ValueError("in-memory schedulers (instances=...) run in this process: use workers=1")
-    for name in schedulers:
-        if name in instances:
-            continue
-        make_scheduler(name)  # so do unknown names ...
-        if name in PRETRAINED_NAMES:  # ... and a preset with no shipped agent
-            from agents.pretrained import checkpoint_path
-
-            checkpoint_path(env.config.name)
     seeds = list(dict.fromkeys(int(s) for s in seeds))  # a seed or a name given twice is run once:
     schedulers = list(dict.fromkeys(schedulers))  # duplicates would fake a tighter interval
     names = list(schedulers) + ([LOWER_BOUND] if lower_bound else [])

@@ -17,6 +17,34 @@ from typing import Any
 __all__ = ["main"]
 
 
+def _int_at_least(low: int) -> Any:
+    """An argparse ``type``: an integer >= ``low`` (argparse names the option in its error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _positive_minutes(text: str) -> float:
+    """An argparse ``type``: a finite number of minutes > 0."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number of minutes > 0, got {text!r}")
+    return value
+
+
 def _preset_rows() -> list[dict[str, object]]:
     """One row per preset: its parameters and its source (for ``edgesched presets``)."""
     from edgesched_env.presets import PRESET_INFO, PRESETS
@@ -95,10 +123,11 @@ def _rounded(value: Any) -> Any:
     return value
 
 
-def _parse_override(text: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` -> (key, value); the value is read as JSON when it parses, else a string."""
-    if "=" not in text:
-        raise ValueError(f"--set expects KEY=VALUE, got {text!r}")
+def _parse_override(text: str, option: str = "--set") -> tuple[str, Any]:
+    """``KEY=VALUE`` -> (key, value); the value is read as JSON when it parses, else a string.
+    ``option`` names the flag in the error."""
+    if "=" not in text or not text.split("=", 1)[0].strip():
+        raise ValueError(f"{option} expects KEY=VALUE, got {text!r}")
     key, raw = text.split("=", 1)
     try:
         value = json.loads(raw)
@@ -117,7 +146,9 @@ def _source(args: argparse.Namespace) -> Any:
         return args.preset
     from edgesched_env.presets import profile_config
 
-    opts = dict(_parse_override(s) for s in args.profile_opt)
+    if not Path(args.profile).is_file():
+        raise ValueError(f"--profile {args.profile}: no such file")
+    opts = dict(_parse_override(s, "--profile-opt") for s in args.profile_opt)
     import inspect
 
     valid = [p for p in inspect.signature(profile_config).parameters if p != "path"]
@@ -131,6 +162,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from agents.baselines import heuristic_names
     from agents.bench import (
         BenchInterrupted,
+        check_bench,
         check_writable,
         format_table,
         run_bench,
@@ -139,19 +171,26 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     )
 
     names: list[str] = []
-    for n in (args.schedulers or "all").split(","):
+    for n in args.schedulers.split(","):
         n = n.strip()
         names += heuristic_names() if n == "all" else [n] if n else []
-    if args.seeds < 1:
-        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
-    if args.workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    if not names:
+        raise ValueError(f"--schedulers names no scheduler: {args.schedulers!r}")
+    if args.address is not None and args.backend != "ray":
+        raise ValueError("--address is the Ray cluster of --backend ray; add --backend ray")
     overrides = dict(_parse_override(s) for s in args.set)
-    vs = [n.strip() for n in args.vs.split(",") if n.strip()]
+    if args.vs is None:  # the default: the reduction columns of those of min, tiresias that ran
+        vs = ["min", "tiresias"]
+    else:
+        vs = [n.strip() for n in args.vs.split(",") if n.strip()]
+        missing = [v for v in vs if v not in names]
+        if missing:
+            raise ValueError(f"--vs {missing} are not among the benched schedulers {names}")
     seeds = list(range(args.seed_start, args.seed_start + args.seeds))
     source = _source(args)
     label = args.preset if isinstance(source, str) else source.name.replace(":", "-")
     out_dir = args.out or f"bench-out/{label}"
+    check_bench(source, names, seeds, args.workers, backend=args.backend, **overrides)
     check_writable(out_dir)  # before any work, not after the whole bench
     try:
         result = run_bench(
@@ -192,13 +231,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.budget_minutes is None and args.rounds is None:
         raise ValueError("give --budget-minutes M or --rounds N (or both)")
-    fields: dict[str, Any] = dict(_parse_override(s) for s in args.train_set)
+    fields: dict[str, Any] = dict(_parse_override(s, "--train-set") for s in args.train_set)
+    fixed = {"preset", "profile", "profile_options", "env_overrides", "model_overrides", "seed", "num_envs"}
+    fixed |= {"total_rounds", "budget_minutes", "arch", "threads"}
+    clash = sorted(set(fields) & fixed)
+    if clash:
+        raise ValueError(f"--train-set {clash}: these have options of their own (see edgesched train --help)")
     fields.update(
         preset=args.preset,
         profile=args.profile,
-        profile_options=dict(_parse_override(s) for s in args.profile_opt),
+        profile_options=dict(_parse_override(s, "--profile-opt") for s in args.profile_opt),
         env_overrides=dict(_parse_override(s) for s in args.set),
-        model_overrides=dict(_parse_override(s) for s in args.model_set),
+        model_overrides=dict(_parse_override(s, "--model-set") for s in args.model_set),
         seed=args.seed,
         num_envs=args.num_envs,
         total_rounds=args.rounds,
@@ -224,13 +268,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from agents.bench import format_table, run_bench, summarize, write_outputs
     from agents.checkpoint import load_checkpoint
 
+    overrides = dict(_parse_override(s) for s in args.set)  # bad options fail before any loading
     meta = load_checkpoint(args.checkpoint, groups=()).meta
     preset = args.preset or meta.get("trained_on")
     if not preset:
         raise ValueError(f"{args.checkpoint}: no preset recorded; pass --preset")
     spec = f"hgat{'-' + args.mode if args.mode else ''}:{args.checkpoint}"
     names = [spec] + [n.strip() for n in args.baselines.split(",") if n.strip()]
-    overrides = dict(_parse_override(s) for s in args.set)
     seeds = list(range(args.seed_start, args.seed_start + args.seeds))
     result = run_bench(preset, names, seeds, workers=args.workers, progress=not args.no_progress, **overrides)
     out_dir = args.out or str(Path(args.checkpoint) / f"eval-{preset}")
@@ -281,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default=DEFAULT_PRESET)
     _profile_args(p)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="env config override")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_int_at_least(0), default=0)
     p.add_argument("--scheduler", default="random")
     p.add_argument("--json", action="store_true", help="print exactly the metrics dict as JSON")
     p.set_defaults(func=_cmd_run)
@@ -300,10 +344,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated names; 'all' = every registered heuristic (the default); 'hgat' = the "
         "preset's pretrained agent; 'hgat:DIR' = a trained checkpoint",
     )
-    p.add_argument("--seeds", type=int, default=10, help="number of seeds (default 10)")
-    p.add_argument("--seed-start", type=int, default=0, help="first seed (default 0)")
+    p.add_argument("--seeds", type=_int_at_least(1), default=10, help="number of seeds (default 10)")
+    p.add_argument("--seed-start", type=_int_at_least(0), default=0, help="first seed (default 0)")
     p.add_argument("--out", default=None, help="output directory (default bench-out/PRESET)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (results do not change)")
+    p.add_argument(
+        "--workers", type=_int_at_least(1), default=1, help="worker processes (results do not change)"
+    )
     p.add_argument(
         "--backend",
         choices=("process", "ray"),
@@ -318,7 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="env config override, repeatable (e.g. --set num_tasks=40 --set arrival_rate=3)",
     )  # fmt: skip
     p.add_argument(
-        "--vs", default="min,tiresias", help="baselines of the reduction columns (default min,tiresias)"
+        "--vs",
+        default=None,
+        help="benched schedulers for the reduction columns (default: min,tiresias, those benched)",
     )
     p.add_argument("--no-plots", action="store_true", help="skip the plots")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -333,15 +381,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--preset", default=DEFAULT_PRESET)
     _profile_args(p)
-    p.add_argument("--budget-minutes", type=float, default=None, help="wall-time budget (minutes)")
-    p.add_argument("--rounds", type=int, default=None, help="env rounds budget (deterministic)")
-    p.add_argument("--num-envs", type=int, default=16, help="episodes stepped together (default 16)")
-    p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    p.add_argument(
+        "--budget-minutes", type=_positive_minutes, default=None, help="wall-time budget (minutes)"
+    )
+    p.add_argument("--rounds", type=_int_at_least(1), default=None, help="env rounds budget (deterministic)")
+    p.add_argument(
+        "--num-envs", type=_int_at_least(1), default=16, help="episodes stepped together (default 16)"
+    )
+    p.add_argument("--seed", type=_int_at_least(0), default=0, help="training seed (default 0)")
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--arch", default="cpu", help="named model size: cpu (default), paper, tiny")
     p.add_argument("--reward", choices=("env", "local", "global"), default=None)
     p.add_argument("--no-bayes", action="store_true", help="leave conflicts to the env's rule")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--threads", type=_int_at_least(1), default=1, help="torch threads (default 1)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="env config override")
@@ -360,8 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--checkpoint", required=True, help="checkpoint directory (e.g. runs/x/best)")
     p.add_argument("--preset", default=None, help="default: the preset it was trained on")
-    p.add_argument("--seeds", type=int, default=10, help="number of seeds (default 10)")
-    p.add_argument("--seed-start", type=int, default=0, help="first seed (default 0; never trained on)")
+    p.add_argument("--seeds", type=_int_at_least(1), default=10, help="number of seeds (default 10)")
+    p.add_argument(
+        "--seed-start", type=_int_at_least(0), default=0, help="first seed (default 0; never trained on)"
+    )
     p.add_argument(
         "--baselines", default="random,optimus-np,oracle-greedy", help="schedulers to compare with"
     )
@@ -369,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--mode", choices=("greedy", "sample"), default=None,
         help="decision mode (default: the one the training run selected)",
     )  # fmt: skip
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=_int_at_least(1), default=1)
     p.add_argument("--out", default=None, help="output directory (default CHECKPOINT/eval-PRESET)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="env config override")
     p.add_argument("--no-plots", action="store_true")
@@ -385,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except ValueError as exc:  # bad presets, overrides, scheduler names: a clear message, no trace
-        print(f"edgesched: error: {exc}", file=sys.stderr)
+        print(f"edgesched {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
 

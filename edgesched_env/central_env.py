@@ -17,7 +17,7 @@ from edgesched_env.interface import OUTCOME_KEYS
 from edgesched_env.parallel_env import EdgeSchedParallelEnv
 from edgesched_env.presets import DEFAULT_PRESET
 from edgesched_env.render import RENDER_MODES
-from edgesched_env.spaces import MaskedMultiDiscrete
+from edgesched_env.spaces import MaskedMultiDiscrete, action_array
 
 __all__ = ["CentralEdgeSchedEnv"]
 
@@ -105,8 +105,8 @@ class CentralEdgeSchedEnv(gym.Env):
 
     def step(self, action: Any) -> tuple[dict[str, NDArray], float, bool, bool, dict[str, Any]]:
         """Apply the joint action (one round), return the global reward."""
-        a = np.asarray(action)
         width = self._sub_nvec.shape[0]
+        a = action_array(action, f"joint action (shape ({len(self.agents) * width},))")
         if a.shape != (len(self.agents) * width,):
             raise ValueError(f"joint action must have shape ({len(self.agents) * width},), got {a.shape}")
         acts = {ag: a[i * width : (i + 1) * width] for i, ag in enumerate(self.agents)}
@@ -201,8 +201,8 @@ class CentralEdgeSchedVectorEnv(gym.vector.VectorEnv):
 
     def step(self, actions: Any) -> tuple[dict[str, NDArray], NDArray, NDArray, NDArray, dict[str, Any]]:
         """Apply each episode's joint action ``(E, N * len(nvec))``."""
-        a = np.asarray(actions)
         e, n = self.num_envs, self.venv.num_agents
+        a = action_array(actions, f"joint actions (shape {(e, n * self._width)})")
         if a.shape != (e, n * self._width):
             raise ValueError(f"joint actions must have shape {(e, n * self._width)}, got {a.shape}")
         a = a.reshape(e, n) if self._discrete else a.reshape(e, n, self._width)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from edgesched_env.workload.profile import ProfileSpeed
 from edgesched_env.workload.speed import SpeedModel
@@ -101,6 +102,53 @@ def _check_speed_resources(task_type: TaskType, resource_names: tuple[str, ...])
                     f"{resource_names}, but the profile measured {expected!r} there: load the "
                     "profile with the config's resource_names"
                 )
+
+
+def busy_span(arrivals: NDArray[np.int64], durations: NDArray[np.float64]) -> int:
+    """Slots covered by the union of the intervals ``[a, a + ceil(d) + 1)`` (arrival ``a``,
+    duration ``d``, both in slots): how long a workload keeps the system busy if every task
+    starts on arrival, so idle gaps between bursts do not count."""
+    if arrivals.shape[0] == 0:
+        return 0
+    start = np.asarray(arrivals, dtype=np.int64)
+    end = start + np.ceil(np.asarray(durations, dtype=np.float64)).astype(np.int64) + 1
+    order = np.argsort(start, kind="stable")
+    start, end = start[order], np.maximum.accumulate(end[order])
+    new_run = np.ones(start.shape[0], dtype=bool)  # an interval that starts after all earlier ends
+    new_run[1:] = start[1:] >= end[:-1]
+    run_id = np.cumsum(new_run) - 1
+    run_start = start[new_run]
+    run_end = np.zeros(run_start.shape[0], dtype=np.int64)
+    np.maximum.at(run_end, run_id, end)
+    return int((run_end - run_start).sum())
+
+
+def _check_resource_counts(cfg: EnvConfig) -> None:
+    """Every per-resource field has one entry per resource; else one error naming *all* the
+    fields that disagree with ``resource_names`` (they are coupled: change them together)."""
+    num_r = len(cfg.resource_names)
+    wrong = []
+    if len(cfg.num_levels) != num_r:
+        wrong.append(f"num_levels has {len(cfg.num_levels)} entries")
+    caps = sorted({len(c.capacity) for c in cfg.clusters if len(c.capacity) != num_r})
+    if caps:
+        bad = [i for i, c in enumerate(cfg.clusters) if len(c.capacity) != num_r]
+        where = "every cluster" if len(bad) == len(cfg.clusters) else f"clusters {bad[:8]}"
+        wrong.append(f"the capacity of {where} has {'/'.join(map(str, caps))} entries")
+    types = [t for t in cfg.workload.task_types if len(t.min_request) != num_r]
+    if types:
+        wrong.append(
+            f"the min_request of task type(s) {[t.name for t in types][:8]} has "
+            f"{'/'.join(sorted({str(len(t.min_request)) for t in types}))} entries"
+        )
+    if wrong:
+        raise ValueError(
+            f"EnvConfig.resource_names {cfg.resource_names} has {num_r} resources, but "
+            + "; ".join(wrong)
+            + ". These fields go together: give resource_names, num_levels and capacities "
+            "(and task types whose min_request matches) in one override, or build the config from a "
+            "measured profile with profile_config, which infers them"
+        )
 
 
 @dataclass(frozen=True)
@@ -400,6 +448,14 @@ class EnvConfig:
         max_slots: truncation in slots (``None``: 100 x the expected episode length).
         max_cycles: truncation in env steps (decision rounds), for PettingZoo's ``max_cycles``
             convention (``None``: no limit).
+        skip_idle: fast-forward over idle slots. When a slot ends with no task in the system
+            (none pending, queued or running) and the next task arrives later, time jumps to that
+            arrival slot instead of asking the agents to no-op through every empty slot. Nothing
+            observable is lost: an empty slot has reward 0 and adds nothing to any metric
+            (JCTs, utilisation and ``slots`` are the same as without the jump). ``max_slots``
+            then counts *busy* slots (slots not skipped), and its default is 100 x the slots in
+            which the workload's tasks could be running. Default ``False`` (every slot is a step,
+            as in the reference); set it for traces with long gaps.
         progress_noise: ``x`` in the uniform factor ``[1 - x, 1 + x]`` on each increment.
         time_scale_slots: divisor of every time feature of the observations (slots).
         name: preset name (for messages and listings).
@@ -420,6 +476,7 @@ class EnvConfig:
     max_rounds_per_slot: int | None = None
     max_slots: int | None = None
     max_cycles: int | None = None
+    skip_idle: bool = False
     progress_noise: float = 0.0
     time_scale_slots: float = 20.0
     name: str = "custom"
@@ -438,32 +495,17 @@ class EnvConfig:
             raise ValueError(
                 f"EnvConfig.resource_names must be non-empty, unique strings, got {self.resource_names}"
             )
-        if len(self.num_levels) != num_r:
-            raise ValueError(
-                f"EnvConfig.num_levels has {len(self.num_levels)} entries, expected one per "
-                f"resource {self.resource_names}"
-            )
+        _check_resource_counts(self)
         for r, lv in enumerate(self.num_levels):
             _check_int("EnvConfig", f"num_levels[{r}]", lv, 2)
-        for i, c in enumerate(self.clusters):
-            if len(c.capacity) != num_r:
-                raise ValueError(
-                    f"EnvConfig.clusters[{i}].capacity has {len(c.capacity)} entries, expected "
-                    f"one per resource {self.resource_names}"
-                )
         if self.topology is not None and self.topology.num_clusters != len(self.clusters):
             raise ValueError(
                 f"EnvConfig.topology has {self.topology.num_clusters} clusters, expected {len(self.clusters)}"
             )
         if self.workload.visibility == "topology" and self.topology is None:
             raise ValueError('WorkloadSpec.visibility="topology" needs EnvConfig.topology')
-        for k, t in enumerate(self.workload.task_types):
+        for t in self.workload.task_types:
             _check_speed_resources(t, self.resource_names)
-            if len(t.min_request) != num_r:
-                raise ValueError(
-                    f"EnvConfig.workload.task_types[{k}] ({t.name}).min_request has "
-                    f"{len(t.min_request)} entries, expected one per resource {self.resource_names}"
-                )
             for r, m in enumerate(t.min_request):
                 if m > self.num_levels[r] - 1:
                     raise ValueError(
@@ -509,6 +551,9 @@ class EnvConfig:
             _check_int("EnvConfig", "max_slots", self.max_slots, 1)
         if self.max_cycles is not None:
             _check_int("EnvConfig", "max_cycles", self.max_cycles, 1)
+        if not isinstance(self.skip_idle, (bool, np.bool_)):
+            raise ValueError(f"EnvConfig.skip_idle must be True or False, got {self.skip_idle!r}")
+        object.__setattr__(self, "skip_idle", bool(self.skip_idle))
         _check_real("EnvConfig", "progress_noise", self.progress_noise, 0.0, 1.0, open_low=False)
         if self.progress_noise >= 1.0:
             raise ValueError(f"EnvConfig.progress_noise must be < 1, got {self.progress_noise!r}")
@@ -556,8 +601,11 @@ class EnvConfig:
             trace = self.workload.trace
             jobs = trace.jobs(self.workload.num_tasks)
             durations = trace.duration_slots(jobs)
+            arrivals = trace.arrival_slots(jobs)
             longest = float(np.nanmax(durations)) if np.isfinite(durations).any() else 0.0
-            expected = int(trace.arrival_slots(jobs)[-1]) + 1 + math.ceil(longest)
+            expected = int(arrivals[-1]) + 1 + math.ceil(longest)
+            if self.skip_idle:  # busy slots: the union of [arrival, arrival + duration] over the jobs
+                expected = busy_span(arrivals, np.where(np.isfinite(durations), durations, longest))
         return 100 * max(expected, 10)
 
     @property

@@ -20,7 +20,7 @@ from edgesched_env.render import RENDER_MODES, check_render_mode
 from edgesched_env.sim.core import PickOutcome, Simulator
 from edgesched_env.sim.metrics import episode_metrics
 from edgesched_env.sim.view import SimView
-from edgesched_env.spaces import integer_actions
+from edgesched_env.spaces import action_array, integer_actions
 
 __all__ = ["ENV_VERSION", "EdgeSchedParallelEnv", "check_reset_options", "env", "parallel_env"]
 
@@ -84,7 +84,9 @@ class EdgeSchedParallelEnv(ParallelEnv):
 
     **Termination.** All ``num_tasks`` tasks have arrived and completed.
     **Truncation.** ``max_slots`` slots (default 100 x the expected episode length) or
-    ``max_cycles`` steps; ``infos[a]["truncated_by"]`` says which.
+    ``max_cycles`` steps; ``infos[a]["truncated_by"]`` says which. With ``skip_idle`` the env
+    jumps over slots in which the system is empty (to the next arrival) and ``max_slots`` counts
+    the slots it did not jump over (``EnvConfig.skip_idle``).
 
     **State.** ``state()``: a flat float32 global view for a centralised critic (all clusters,
     the global pending pool with visibility, all running tasks); ``state_dict()`` by name.
@@ -291,7 +293,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
         return local[0] if self.config.reward == "local" else np.full(len(self.agents), glob[0])
 
     def _truncation(self) -> str | None:
-        if int(self.sim.state.t[0]) >= self.sim.slots_limit:
+        if int(self.sim.busy_slots[0]) >= self.sim.slots_limit:
             return "max_slots"
         if self.config.max_cycles is not None and self._steps >= self.config.max_cycles:
             return "max_cycles"
@@ -376,7 +378,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
         n = np.array([self.interface.num_discrete])
         codes = []
         for a in self.agents:
-            v = np.asarray(actions[a])
+            v = action_array(actions[a], f"action of {a}")
             if v.size != 1:
                 raise ValueError(
                     f"action of {a} must be one integer (action_format='discrete'), got shape {v.shape}"
@@ -387,10 +389,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
     def _check_one(self, agent: str, action: Any) -> NDArray[np.int64]:
         width = self._nvec.shape[0]
         i = self.agents.index(agent)
-        try:
-            a = np.asarray(action)
-        except Exception as exc:  # ragged lists and the like
-            raise ValueError(f"action of {agent} is not an array of {width} integers: {exc}") from exc
+        a = action_array(action, f"action of {agent}")  # ragged lists and the like: a named error
         if a.shape != (width,):
             raise ValueError(
                 f"action of {agent} must have shape ({width},) (components {self._comp_names}), "

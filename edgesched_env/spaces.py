@@ -9,7 +9,16 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-__all__ = ["MaskedDiscrete", "MaskedMultiDiscrete", "integer_actions", "split_flat_mask"]
+__all__ = ["MaskedDiscrete", "MaskedMultiDiscrete", "action_array", "integer_actions", "split_flat_mask"]
+
+
+def action_array(value: Any, subject: str) -> NDArray[Any]:
+    """``np.asarray(value)``, or a ``ValueError`` naming ``subject`` for what numpy cannot make an
+    array of (ragged nesting and the like)."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(f"{subject} is not an array of integers: {exc}") from None
 
 
 def integer_actions(
@@ -27,6 +36,10 @@ def integer_actions(
         if nonint.any():
             idx = tuple(int(v) for v in np.argwhere(nonint)[0])
             raise ValueError(f"{where(idx)} = {a[idx]!r} is not an integer")
+        bad = (a < 0) | (a >= nvec)  # before the cast, which would wrap huge values
+        if bad.any():
+            idx = tuple(int(v) for v in np.argwhere(bad)[0])
+            raise ValueError(f"{where(idx)} = {a[idx]!r} is out of range [0, {int(nvec[idx[-1]]) - 1}]")
     elif a.dtype.kind not in "iub":
         raise ValueError(f"{subject} must be integers, got dtype {a.dtype}")
     arr = a.astype(np.int64, copy=False)

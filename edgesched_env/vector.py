@@ -58,7 +58,7 @@ from edgesched_env.presets import DEFAULT_PRESET, make_config
 from edgesched_env.sim.core import PickOutcome, Simulator
 from edgesched_env.sim.metrics import episode_metrics
 from edgesched_env.sim.view import SimView
-from edgesched_env.spaces import integer_actions
+from edgesched_env.spaces import action_array, integer_actions
 
 __all__ = ["EdgeSchedVectorEnv", "random_feasible_actions", "vector_env"]
 
@@ -350,7 +350,7 @@ class EdgeSchedVectorEnv:
         """
         if self._discrete:
             shape2 = (self.num_envs, self.num_agents)
-            a = np.asarray(actions)
+            a = action_array(actions, f"actions (discrete, shape {shape2})")
             if a.shape != shape2:
                 raise ValueError(
                     f"discrete actions must have shape (num_envs, num_agents) = {shape2}, got {a.shape}"
@@ -363,10 +363,7 @@ class EdgeSchedVectorEnv:
             )[..., 0]
             return self.interface.decode(codes)
         shape = (self.num_envs, self.num_agents, self.nvec.shape[0])
-        try:
-            a = np.asarray(actions)
-        except Exception as exc:
-            raise ValueError(f"actions must be an integer array of shape {shape}: {exc}") from exc
+        a = action_array(actions, f"actions (shape {shape})")
         if a.shape != shape:
             raise ValueError(
                 f"actions must have shape (num_envs, num_agents, len(nvec)) = {shape}, got {a.shape}"

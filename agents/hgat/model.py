@@ -124,16 +124,23 @@ class ModelConfig:
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"ModelConfig.{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        for name in ("num_types", "num_resources", "num_levels", "hidden", "layers", "heads", "head_hidden"):
+        ints = ("num_types", "num_resources", "num_levels", "hidden", "layers", "heads", "head_hidden")
+        for name in (*ints, "max_picks"):
             v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"ModelConfig.{name} must be a positive int, got {v!r}")
         if self.hidden % self.heads:
             raise ValueError(f"ModelConfig.hidden ({self.hidden}) must be divisible by heads ({self.heads})")
+        if not isinstance(self.shared_actor, bool):
+            raise ValueError(f"ModelConfig.shared_actor must be true or false, got {self.shared_actor!r}")
+        n = self.num_agents
+        if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+            raise ValueError(f"ModelConfig.num_agents must be a positive int or None, got {n!r}")
         if not self.shared_actor and not self.num_agents:
             raise ValueError("ModelConfig.num_agents is required when shared_actor is False")
-        if self.max_picks < 1:
-            raise ValueError(f"ModelConfig.max_picks must be >= 1, got {self.max_picks}")
+        b = self.stop_bias_init
+        if not isinstance(b, (int, float)) or isinstance(b, bool) or not math.isfinite(b):
+            raise ValueError(f"ModelConfig.stop_bias_init must be a finite number, got {b!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (for JSON)."""
@@ -146,12 +153,14 @@ class ModelConfig:
         return cls(**d)
 
 
-def check_known_fields(cls: type, d: dict[str, Any]) -> None:
-    """Raise ``ValueError`` naming the keys of ``d`` that are not fields of dataclass ``cls``."""
+def check_known_fields(cls: type, d: dict[str, Any], owner: str | None = None) -> None:
+    """Raise ``ValueError`` naming the keys of ``d`` that are not fields of dataclass ``cls``
+    (``owner``: where the keys came from, for the message)."""
     known = {f.name for f in fields(cls)}
     extra = sorted(set(d) - known)
     if extra:
-        raise ValueError(f"unknown {cls.__name__} keys {extra}; known: {sorted(known)}")
+        where = f" in {owner}" if owner else ""
+        raise ValueError(f"unknown {cls.__name__} keys {extra}{where}; known: {sorted(known)}")
 
 
 #: Named architectures: ``paper`` is the paper's size (8 layers, hidden 256, 4 heads); ``cpu``

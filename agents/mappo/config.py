@@ -12,16 +12,32 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from agents.hgat.model import check_known_fields
+from agents.hgat.model import NAMED_CONFIGS, ModelConfig, check_known_fields
 
 __all__ = ["SELECTION_SEEDS", "TEST_SEEDS", "TRAIN_SEED_BASE", "TrainConfig"]
 
 TRAIN_SEED_BASE = 1_000_000
 SELECTION_SEEDS: tuple[int, ...] = tuple(range(900_000, 900_005))
 TEST_SEEDS: tuple[int, ...] = tuple(range(10))
+
+
+def _int(name: str, value: object, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"TrainConfig.{name} must be an integer >= {low}, got {value!r}")
+
+
+def _real(name: str, value: object, low: float, high: float = math.inf, *, open_low: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        v = float(value)  # type: ignore[arg-type]  # checked above
+        ok = (v > low if open_low else v >= low) and v <= high
+    if not ok:
+        interval = f"{'(' if open_low else '['}{low}, {high}]"
+        raise ValueError(f"TrainConfig.{name} must be a finite number in {interval}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -95,32 +111,54 @@ class TrainConfig:
             raise ValueError("TrainConfig: set total_rounds or budget_minutes (or both)")
         if self.reward not in ("env", "local", "global"):
             raise ValueError(f"TrainConfig.reward must be 'env', 'local' or 'global', got {self.reward!r}")
+        if not isinstance(self.preset, str) or not self.preset:
+            raise ValueError(f"TrainConfig.preset must be a preset name, got {self.preset!r}")
+        if self.profile is not None and not isinstance(self.profile, str):
+            raise ValueError(f"TrainConfig.profile must be a file path or None, got {self.profile!r}")
+        if not isinstance(self.arch, str) or self.arch not in NAMED_CONFIGS:
+            raise ValueError(f"TrainConfig.arch must be one of {sorted(NAMED_CONFIGS)}, got {self.arch!r}")
+        for name in ("env_overrides", "profile_options", "model_overrides"):
+            v = getattr(self, name)
+            if not isinstance(v, dict) or not all(isinstance(k, str) for k in v):
+                raise ValueError(f"TrainConfig.{name} must be a dict of named options, got {v!r}")
+        check_known_fields(ModelConfig, self.model_overrides, owner="TrainConfig.model_overrides")
         for name in ("num_envs", "rollout_rounds", "epochs", "minibatches", "eval_every", "threads"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"TrainConfig.{name} must be a positive int, got {v!r}")
-        if self.total_rounds is not None and self.total_rounds < 1:
-            raise ValueError(f"TrainConfig.total_rounds must be >= 1, got {self.total_rounds}")
-        if self.budget_minutes is not None and not self.budget_minutes > 0:
-            raise ValueError(f"TrainConfig.budget_minutes must be > 0, got {self.budget_minutes}")
+            _int(name, getattr(self, name), 1)
+        _int("seed", self.seed, 0)
+        if self.total_rounds is not None:
+            _int("total_rounds", self.total_rounds, 1)
+        if self.budget_minutes is not None:
+            _real("budget_minutes", self.budget_minutes, 0.0, open_low=True)
         for name, lo, hi in (("gamma", 0, 1), ("gae_lambda", 0, 1), ("clip", 0, 1)):
-            v = getattr(self, name)
-            if not lo < v <= hi:
-                raise ValueError(f"TrainConfig.{name} must be in ({lo}, {hi}], got {v}")
+            _real(name, getattr(self, name), lo, hi, open_low=True)
+        for name in ("lr", "lr_final", "max_grad_norm"):
+            _real(name, getattr(self, name), 0.0, open_low=True)
+        for name in ("vf_coef", "ent_coef"):
+            _real(name, getattr(self, name), 0.0)
+        for name in ("vf_clip", "target_kl"):
+            if getattr(self, name) is not None:
+                _real(name, getattr(self, name), 0.0, open_low=True)
+        for name in ("norm_adv", "bayes"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"TrainConfig.{name} must be true or false, got {getattr(self, name)!r}")
         if self.minibatches > self.num_envs * self.rollout_rounds:
             raise ValueError("TrainConfig.minibatches exceeds the samples of an iteration")
-        if not self.selection_seeds:
-            raise ValueError("TrainConfig.selection_seeds must not be empty")
+        seeds = self.selection_seeds
+        if not isinstance(seeds, (tuple, list)) or not seeds:
+            raise ValueError(f"TrainConfig.selection_seeds must be a non-empty list of seeds, got {seeds!r}")
+        for s in seeds:
+            _int("selection_seeds[]", s, 0)
         overlap = set(self.selection_seeds) & set(TEST_SEEDS)
         if overlap:
             raise ValueError(f"TrainConfig.selection_seeds overlap the test seeds {sorted(overlap)}")
         object.__setattr__(self, "selection_seeds", tuple(int(s) for s in self.selection_seeds))
-        modes = tuple(self.selection_modes)
-        if not modes or any(m not in ("greedy", "sample") for m in modes):
+        modes = self.selection_modes
+        ok = isinstance(modes, (tuple, list)) and modes and all(m in ("greedy", "sample") for m in modes)
+        if not ok:
             raise ValueError(
-                f"TrainConfig.selection_modes must be a non-empty subset of greedy, sample: {modes}"
+                f"TrainConfig.selection_modes must be a non-empty subset of greedy, sample: {modes!r}"
             )
-        object.__setattr__(self, "selection_modes", modes)
+        object.__setattr__(self, "selection_modes", tuple(modes))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict."""

@@ -205,10 +205,10 @@ def train(
 ) -> TrainResult:
     """Train an HGAT actor-critic with MAPPO; see the module docstring for the outputs."""
     out = Path(out_dir)
+    env_cfg = env_config_for(cfg)  # a bad preset, profile or override fails before anything is written
+    model = build_model(cfg, env_cfg)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
-    env_cfg = env_config_for(cfg)
-    model = build_model(cfg, env_cfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, eps=1e-5)
     vnorm = RunningNorm()
     policy = JointPolicy(model, env_cfg, bayes=cfg.bayes, seed=cfg.seed)

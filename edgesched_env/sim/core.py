@@ -18,6 +18,7 @@ reference, so episode ``b`` of a batch is bit-identical to the same episode simu
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,6 +29,10 @@ from edgesched_env.config import EnvConfig
 from edgesched_env.sim import kernels as K
 from edgesched_env.sim.state import SimState, TaskStatus
 from edgesched_env.workload.arrivals import Workload, generate_workload
+
+#: a trace gap (slots between consecutive arrivals) above which, without ``skip_idle``, the
+#: simulator warns that every empty slot of it will be a decision round.
+IDLE_GAP_WARN_SLOTS = 10_000
 
 __all__ = ["DONE", "FUTURE", "RUNNING", "WAITING", "PickOutcome", "Simulator", "TaskStatus"]
 
@@ -74,6 +79,21 @@ class PickOutcome:
         )
 
 
+def _warn_long_gaps(config: EnvConfig) -> None:
+    wl = config.workload
+    if wl.arrival_process != "trace" or wl.trace is None:
+        return
+    arrivals = wl.trace.arrival_slots(wl.trace.jobs(wl.num_tasks))
+    gap = int(np.diff(arrivals).max(initial=0))
+    if gap > IDLE_GAP_WARN_SLOTS:
+        warnings.warn(
+            f"{config.name}: the trace has a gap of {gap} slots between two arrivals; every empty slot is "
+            "a decision round (and counts towards max_slots). Set skip_idle=True to jump over idle slots "
+            "(same metrics, far fewer steps)",
+            stacklevel=3,
+        )
+
+
 class Simulator:
     """State and dynamics of ``batch_size`` episodes of one config.
 
@@ -108,6 +128,9 @@ class Simulator:
         self._clip = config.infeasible == "clip"
         self._capacity_rule = config.conflict_rule == "capacity"
         self._noise = float(config.progress_noise)
+        self._skip_idle = config.skip_idle
+        if not self._skip_idle:
+            _warn_long_gaps(config)
         self.record_history = record_history
         self.state = SimState.empty(batch_size, 1, n, r, config.max_pending, self.max_running)
         self.rngs: list[np.random.Generator] = [np.random.default_rng(0) for _ in range(batch_size)]
@@ -166,6 +189,42 @@ class Simulator:
             st.in_queue,
             st.queue_len,
         )
+        if self._skip_idle:
+            self._skip_idle_slots(active)
+
+    def _skip_idle_slots(self, active: NDArray[np.bool_]) -> None:
+        """``EnvConfig.skip_idle``: in the active episodes whose system is empty and whose next
+        task arrives after ``t``, jump ``t`` to that arrival slot and let it arrive.
+
+        An empty slot changes nothing but ``t`` (no task progresses, the running sums add 0, no
+        random number is drawn), so the jump is the same as stepping the slots one by one; the
+        jumped slots are counted in ``idle_skipped``.
+        """
+        st = self.state
+        rows = np.flatnonzero(active & (st.num_arrived == st.num_completed) & (st.num_arrived < st.num_tasks))
+        if rows.shape[0] == 0:
+            return
+        nxt = st.arrival_slot[rows, st.num_arrived[rows]]
+        gap = nxt - st.t[rows]
+        rows, nxt, gap = rows[gap > 0], nxt[gap > 0], gap[gap > 0]
+        if rows.shape[0] == 0:
+            return
+        st.t[rows] = nxt
+        st.idle_skipped[rows] += gap
+        jump = np.zeros(self.batch_size, dtype=bool)
+        jump[rows] = True
+        K.arrive_first(  # the queues are empty (nothing is in the system), so no refill is needed
+            jump,
+            st.num_tasks,
+            st.arrival_slot,
+            st.t,
+            st.status,
+            st.num_arrived,
+            st.visible,
+            st.pending,
+            st.in_queue,
+            st.queue_len,
+        )
 
     # ------------------------------------------------------------------------------- properties
     @property
@@ -174,9 +233,15 @@ class Simulator:
         return self.state.num_completed == self.state.num_tasks
 
     @property
+    def busy_slots(self) -> NDArray[np.int64]:
+        """``(B,)`` slots played so far, less those jumped over by ``skip_idle`` (what
+        ``max_slots`` counts)."""
+        return self.state.t - self.state.idle_skipped
+
+    @property
     def truncated(self) -> NDArray[np.bool_]:
         """``(B,)`` the slot limit was reached before the workload finished."""
-        return (self.state.t >= self.slots_limit) & ~self.terminated
+        return (self.busy_slots >= self.slots_limit) & ~self.terminated
 
     @property
     def in_system(self) -> NDArray[np.int64]:
@@ -381,6 +446,8 @@ class Simulator:
             st.in_queue,
             st.queue_len,
         )
+        if self._skip_idle:
+            self._skip_idle_slots(act)
         return local, glob
 
     def _gather_buffers(self) -> dict[str, NDArray]:

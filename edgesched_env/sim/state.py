@@ -93,6 +93,7 @@ class SimState:
     t: NDArray[np.int64] = _f("B", "int64 slot: current slot index")
     round_in_slot: NDArray[np.int64] = _f("B", "int64: decision rounds already played in this slot")
     total_rounds: NDArray[np.int64] = _f("B", "int64: decision rounds in the episode")
+    idle_skipped: NDArray[np.int64] = _f("B", "int64 slots: empty slots jumped over (EnvConfig.skip_idle)")
     num_arrived: NDArray[np.int64] = _f("B", "int64: tasks arrived (tasks 0..num_arrived-1)")
     num_completed: NDArray[np.int64] = _f("B", "int64: tasks completed")
     num_conflicts: NDArray[np.int64] = _f("B", "int64: lost conflicts")

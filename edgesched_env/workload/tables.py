@@ -66,8 +66,8 @@ class Table:
         """The value of ``column`` in row ``index`` as a finite number ``>= minimum``.
 
         Raises:
-            DataFormatError: empty, non-numeric, non-finite, not an integer (if ``integer``) or
-                below ``minimum``.
+            DataFormatError: empty, non-numeric, non-finite, not an integer (if ``integer``; or
+                beyond 2**53), or below ``minimum``.
         """
         text = self.rows[index].get(column, "")
         if text == "":
@@ -80,6 +80,8 @@ class Table:
             raise self.error(index, column, f"{text!r} is not a finite number")
         if integer and value != int(value):
             raise self.error(index, column, f"{text!r} is not a whole number")
+        if integer and abs(value) > 2**53:
+            raise self.error(index, column, f"{text!r} is too large (whole numbers up to 2**53)")
         if value < minimum:
             kind = "negative" if value < 0 else "too small"
             raise self.error(index, column, f"{text!r} is {kind}, expected a value >= {minimum:g}")

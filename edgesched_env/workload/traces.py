@@ -150,6 +150,11 @@ def load_trace(source: str) -> TraceJobs:
     return _jobs_from_table(table, str(path), "submit_s", "num_gpus")
 
 
+#: the latest arrival slot a trace may map to (exact in float64 and far from int64 overflow, so
+#: that slot arithmetic and JCTs cannot wrap).
+MAX_TRACE_SLOT = 2**53
+
+
 @dataclass(frozen=True)
 class TraceReplay:
     """How to replay a trace (the compression formulas are in the module docstring).
@@ -205,7 +210,16 @@ class TraceReplay:
     def arrival_slots(self, jobs: TraceJobs) -> NDArray[np.int64]:
         """``floor((submit_s - submit_s[0]) / arrival_seconds_per_slot)`` of the replayed rows."""
         rel = jobs.submit_s - jobs.submit_s[0]
-        return np.floor(rel / self.arrival_seconds_per_slot).astype(np.int64)
+        slots = np.floor(rel / self.arrival_seconds_per_slot)
+        over = np.flatnonzero(~(slots <= MAX_TRACE_SLOT))
+        if over.shape[0]:
+            i = int(over[0])
+            raise ValueError(
+                f"trace {self.source!r}: replayed row {self.start_row + i} arrives {rel[i]:.6g} s after the "
+                f"first, slot {slots[i]:.6g}, beyond the last representable slot {MAX_TRACE_SLOT} (2**53): "
+                "raise arrival_seconds_per_slot or drop the row"
+            )
+        return slots.astype(np.int64)
 
     def duration_slots(self, jobs: TraceJobs) -> NDArray[np.float64]:
         """Compressed, clipped durations (NaN where the trace has no duration)."""

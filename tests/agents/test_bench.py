@@ -76,7 +76,9 @@ def test_cli_errors_are_clear(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--schedulers", "nope", "--seeds", "1", "--no-progress"]) == 2
     assert "unknown scheduler" in capsys.readouterr().err
     assert main(["bench", "--preset", "nope", "--seeds", "1", "--no-progress", "--schedulers", "min"]) == 2
-    assert main(["bench", "--seeds", "0", "--no-progress"]) == 2
+    with pytest.raises(SystemExit) as info:  # argparse checks the count and names the option
+        main(["bench", "--seeds", "0", "--no-progress"])
+    assert info.value.code == 2 and "argument --seeds" in capsys.readouterr().err
     assert main(["bench", "--set", "bogus=1", "--seeds", "1", "--no-progress", "--schedulers", "min"]) == 2
 
 

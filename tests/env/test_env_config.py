@@ -63,7 +63,7 @@ BAD_OVERRIDES = [
     ({"type_probs": (1.5, -0.5)}, r"type_probs\[0\].*1\.5"),
     ({"type_probs": (1.0,)}, r"type_probs.*1 entries.*2"),
     ({"capacities": []}, r"clusters"),
-    ({"capacities": [(16, 16, 16)]}, r"clusters\[0\]\.capacity.*3 entries"),
+    ({"capacities": [(16, 16, 16)]}, r"2 resources.*the capacity of every cluster has 3 entries"),
     ({"capacities": [(16, 0)]}, r"capacity\[1\].*0"),
     ({"capacities": [(1, 1)]}, r"min_request=\(2, 1\) fits on no cluster"),
     ({"num_levels": (17,)}, r"num_levels.*1 entries"),
@@ -381,8 +381,8 @@ def test_profile_config_builds_and_rejects_mismatched_resources(tmp_path):
     path = tmp_path / "prof.csv"
     path.write_text(PROFILE)
     assert profile_config(path).num_resources == 3
-    expect(
-        r"TaskType\(resnet\)\.speed\.resource_idx\[2\]=2 names no resource",
+    expect(  # every field that disagrees with the 2 resources is named, with the fix
+        r"2 resources, but the min_request of task type\(s\) \['resnet'.* has 3 entries.*profile_config",
         replace,
         profile_config(path),
         resource_names=("cpu", "gpu"),
