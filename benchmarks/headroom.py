@@ -16,6 +16,7 @@ Every stage reuses what an earlier run left in ``--out`` (default ``runs/headroo
 interrupted run resumes. All figures are mean JCT in slots over the seeds, measured in this run.
 
     python benchmarks/headroom.py [--workers 2] [--seeds 5] [--plan-time 10] [--stage all]
+    python benchmarks/headroom.py --refresh optimus   # after a change to one scheduler
 """
 
 from __future__ import annotations
@@ -104,6 +105,27 @@ def bench(
     return out / "results.json"
 
 
+def refresh(
+    preset: str, cached: Path, names: list[str], seeds: int, workers: int, overrides: dict[str, int]
+) -> None:
+    """Re-run ``names`` on ``preset`` and put their records into ``cached/results.json`` in place
+    of the old ones (the other schedulers' records are kept as they are): for a scheduler whose
+    code changed, without re-running the whole bench. ``summary.*`` there are not rewritten."""
+    path = cached / "results.json"
+    if not path.is_file():
+        return  # the stage will run the whole bench
+    fresh_dir = cached.parent.parent / "refresh" / cached.parent.name / preset
+    if (fresh_dir / "results.json").is_file():
+        (fresh_dir / "results.json").unlink()
+    fresh = json.loads(bench(preset, fresh_dir, seeds, workers, names, overrides).read_text())
+    new = {(r["scheduler"], r["seed"]): r for r in fresh if r["scheduler"] in names}
+    old = json.loads(path.read_text())
+    merged = [new.pop((r["scheduler"], r["seed"]), r) if r["scheduler"] in names else r for r in old]
+    merged += list(new.values())  # a scheduler the cached bench did not have
+    path.write_text(json.dumps(merged, indent=1) + "\n")
+    print(f"refreshed {names} in {path}", flush=True)
+
+
 def means(path: Path) -> dict[str, float]:
     """Scheduler -> mean JCT over the seeds of a bench ``results.json``."""
     per: dict[str, list[float]] = {}
@@ -114,6 +136,8 @@ def means(path: Path) -> dict[str, float]:
 
 def stage_strength(args: argparse.Namespace) -> None:
     for preset in PRESETS:
+        if args.refresh:
+            refresh(preset, args.out / "full" / preset, args.refresh, args.seeds, args.workers, {})
         bench(preset, args.out / "full" / preset, args.seeds, args.workers, None, {})
     missing = [p for p in PRESETS if not (args.out / "before" / p / "results.json").is_file()]
     if not missing:
@@ -166,6 +190,9 @@ def _plan_cell(cell: tuple[str, int, float]) -> dict[str, Any]:
 def stage_headroom(args: argparse.Namespace) -> None:
     names = [n for n in heuristic_names() if n not in PAPER_VARIANTS]
     for preset in PRESETS:
+        if args.refresh:
+            cached = args.out / "headroom" / preset
+            refresh(preset, cached, args.refresh, args.seeds, args.workers, reduced(preset))
         bench(preset, args.out / "headroom" / preset, args.seeds, args.workers, names, reduced(preset))
     path = args.out / "headroom" / "oracle_plan.json"
     done = json.loads(path.read_text()) if path.is_file() else []
@@ -360,6 +387,13 @@ def main() -> None:
     ap.add_argument("--plan-time", type=float, default=10.0, help="CP-SAT deterministic time per episode")
     ap.add_argument("--before-rev", default=BEFORE_REV)
     ap.add_argument("--stage", choices=("all", "strength", "headroom", "report"), default="all")
+    ap.add_argument(
+        "--refresh",
+        type=lambda text: [n.strip() for n in text.split(",") if n.strip()],
+        default=[],
+        metavar="A,B",
+        help="re-run these schedulers (their code changed) into the cached benches, keeping the rest",
+    )
     args = ap.parse_args()
     if args.stage in ("all", "strength"):
         stage_strength(args)

@@ -9,7 +9,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -27,6 +32,26 @@ settings.register_profile(
     derandomize=True,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "edgesched"))
+
+
+@pytest.fixture
+def run_speed_script(tmp_path: Path) -> Callable[[], dict[str, Any]]:
+    """Run ``benchmarks/integration_speed.py`` on a tiny run (no docs written); its JSON report."""
+
+    def run() -> dict[str, Any]:
+        path = Path(__file__).resolve().parents[1] / "benchmarks" / "integration_speed.py"
+        spec = importlib.util.spec_from_file_location("integration_speed", path)
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        out = tmp_path / "speed.json"
+        argv = ["--rounds", "3", "--num-envs", "2", "--json", str(out), "--no-docs", "--repeats", "1"]
+        assert mod.main(argv) == 0
+        rep: dict[str, Any] = json.loads(out.read_text())
+        assert rep["ratio_to_raw"]["raw vector env"] == 1.0 and min(rep["steps_per_s"].values()) > 0
+        return rep
+
+    return run
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from edgesched_env.config import EnvConfig
+from edgesched_env.config import MAX_ARRIVAL_SLOTS, EnvConfig
 from edgesched_env.sim import kernels as K
 from edgesched_env.sim.state import SimState, TaskStatus
 from edgesched_env.workload.arrivals import Workload, generate_workload
@@ -80,10 +80,19 @@ class PickOutcome:
 
 
 def _warn_long_gaps(config: EnvConfig) -> None:
+    """Without ``skip_idle`` every slot is a decision round: refuse a trace whose last arrival
+    lies beyond :data:`~edgesched_env.config.MAX_ARRIVAL_SLOTS` (as for Poisson arrivals), and
+    warn about a gap over :data:`IDLE_GAP_WARN_SLOTS`."""
     wl = config.workload
     if wl.arrival_process != "trace" or wl.trace is None:
         return
     arrivals = wl.trace.arrival_slots(wl.trace.jobs(wl.num_tasks))
+    if arrivals.shape[0] and int(arrivals[-1]) > MAX_ARRIVAL_SLOTS:
+        raise ValueError(
+            f"{config.name}: the trace's last arrival is at slot {int(arrivals[-1])}, more than "
+            f"{MAX_ARRIVAL_SLOTS} slots that would each be stepped; set skip_idle=True to jump over "
+            "the idle ones (or raise arrival_seconds_per_slot)"
+        )
     gap = int(np.diff(arrivals).max(initial=0))
     if gap > IDLE_GAP_WARN_SLOTS:
         warnings.warn(
@@ -177,18 +186,7 @@ class Simulator:
             self.hist_used[b] = []
         active = np.zeros(self.batch_size, dtype=bool)
         active[list(rows)] = True
-        K.arrive_first(
-            active,
-            st.num_tasks,
-            st.arrival_slot,
-            st.t,
-            st.status,
-            st.num_arrived,
-            st.visible,
-            st.pending,
-            st.in_queue,
-            st.queue_len,
-        )
+        self._arrive_now(active)
         if self._skip_idle:
             self._skip_idle_slots(active)
 
@@ -213,8 +211,14 @@ class Simulator:
         st.idle_skipped[rows] += gap
         jump = np.zeros(self.batch_size, dtype=bool)
         jump[rows] = True
-        K.arrive_first(  # the queues are empty (nothing is in the system), so no refill is needed
-            jump,
+        self._arrive_now(jump)
+
+    def _arrive_now(self, active: NDArray[np.bool_]) -> None:
+        """The tasks of slot ``t`` arrive in the ``active`` episodes, whose queues are empty (at
+        reset, or after a jump over idle slots), so no refill is needed."""
+        st = self.state
+        K.arrive_first(
+            active,
             st.num_tasks,
             st.arrival_slot,
             st.t,

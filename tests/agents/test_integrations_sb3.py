@@ -106,21 +106,11 @@ def test_saved_policies_refuse_damage_and_other_envs(tmp_path):
         sb3.train("tapfinger-synthetic", view="joint", total_timesteps=8)
 
 
-def test_integration_speed_script_measures_every_path(tmp_path):
+def test_integration_speed_script_measures_every_path(run_speed_script):
     import importlib.util
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "integration_speed.py"
-    spec = importlib.util.spec_from_file_location("integration_speed", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    out = tmp_path / "speed.json"
-    argv = ["--rounds", "3", "--num-envs", "2", "--json", str(out), "--no-docs", "--repeats", "1"]
-    assert mod.main(argv) == 0
-    rep = json.loads(out.read_text())
-    assert rep["ratio_to_raw"]["raw vector env"] == 1.0
-    assert {"sb3 shared", "sb3 central"} <= set(rep["steps_per_s"]) and min(rep["steps_per_s"].values()) > 0
+    rep = run_speed_script()
+    assert {"sb3 shared", "sb3 central"} <= set(rep["steps_per_s"])
     assert importlib.util.find_spec("torchrl") is None or {"torchrl native", "torchrl generic"} <= set(
         rep["steps_per_s"]
     )

@@ -92,6 +92,34 @@ def test_elastic_schedulers_resize(play: Any) -> None:
     assert metrics["resizes"] > 0
 
 
+@pytest.mark.parametrize("rule", ["grow", "any"])
+def test_optimus_resize_rule(play: Any, monkeypatch: pytest.MonkeyPatch, rule: str) -> None:
+    """``resize_rule="grow"`` (the default) only ever adds units to a running task; ``"any"``
+    (the rule before 0.3.5) also shrinks and preempts."""
+    from edgesched_env.sim.view import SimView
+
+    changes: list[tuple[np.ndarray, np.ndarray]] = []
+    original = SimView.resize
+
+    def record(self: SimView, task: int, units: Any) -> None:
+        changes.append((self.alloc[task].copy(), np.asarray(units).copy()))
+        original(self, task, units)
+
+    monkeypatch.setattr(SimView, "resize", record)
+    sched = make_scheduler("optimus")
+    assert sched.resize_rule == "grow"
+    sched.resize_rule = rule
+    for seed in range(2):
+        metrics, counts = play(sched, "tapfinger-synthetic", seed)
+        assert counts["infeasible"] == counts["clipped"] == 0 and not metrics["truncated"]
+    grew = [(old, new) for old, new in changes if (new >= old).all()]
+    assert grew  # it is elastic either way
+    if rule == "grow":
+        assert len(grew) == len(changes)
+    else:
+        assert len(grew) < len(changes)
+
+
 def test_act_before_bind_is_a_clear_error() -> None:
     with pytest.raises(RuntimeError, match="bind"):
         make_scheduler("min").act({"cluster_0": {}}, {})

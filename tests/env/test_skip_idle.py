@@ -22,7 +22,7 @@ def _gap_trace(tmp_path, gap_s: float, jobs: int = 4) -> TraceReplay:
     rows = ["submit_s,duration_s,num_gpus"]
     rows += [f"{i * 60},600,1" for i in range(jobs)]
     rows += [f"{gap_s + i * 60},600,1" for i in range(jobs)]
-    path = tmp_path / "gap.csv"
+    path = tmp_path / f"gap{int(gap_s)}.csv"
     path.write_text("\n".join(rows) + "\n")
     return TraceReplay(str(path), arrival_seconds_per_slot=60.0, duration_seconds_per_slot=60.0)
 
@@ -51,6 +51,11 @@ def test_horizon_counts_busy_slots_not_the_gap(tmp_path):
     base = make_config("edge-ml-small")
     with pytest.warns(UserWarning, match="skip_idle=True"):
         edgesched_env.parallel_env(make_config(base, arrival_process="trace", trace=trace, num_tasks=8))
+    far = _gap_trace(tmp_path, gap_s=60 * 20_000_000)  # ~38 years: refused unless jumped over
+    with pytest.raises(ValueError, match=r"slot 20000003.*skip_idle=True"):
+        edgesched_env.parallel_env(make_config(base, arrival_process="trace", trace=far, num_tasks=8))
+    far_cfg = make_config(base, arrival_process="trace", trace=far, num_tasks=8, skip_idle=True)
+    assert run_bench(far_cfg, ["srtf"], seeds=[0], progress=False).records[0]["tasks_completed"] == 8
     cfg = make_config(base, arrival_process="trace", trace=trace, num_tasks=8, skip_idle=True)
     assert cfg.slots_limit < 100 * 100  # 100 x the busy span, not 100 x two years
     with warnings.catch_warnings():

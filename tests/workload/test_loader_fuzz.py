@@ -9,6 +9,7 @@ import os
 import warnings
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -57,35 +58,34 @@ def _check(exc: BaseException, name: str) -> None:
     assert name in str(exc), str(exc)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=mutated(TRACE))
-def test_any_trace_file_loads_or_names_itself(data, tmp_path):
-    path = tmp_path / "mytrace.csv"
-    path.write_bytes(data)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)  # no silent numpy overflow / invalid casts
-        try:
-            jobs = load_trace(str(path))
-            tr = TraceReplay(str(path))
-            n = int(jobs.submit_s.shape[0])
-            if n:
-                slots = tr.arrival_slots(tr.jobs(n))
-                assert (np.diff(slots) >= 0).all() and (slots >= 0).all()
-        except Exception as exc:  # the property is about which exceptions
-            _check(exc, "mytrace.csv")
+def _load_trace(path):
+    jobs = load_trace(str(path))
+    tr = TraceReplay(str(path))
+    n = int(jobs.submit_s.shape[0])
+    if n:
+        slots = tr.arrival_slots(tr.jobs(n))
+        assert (np.diff(slots) >= 0).all() and (slots >= 0).all()
 
 
+def _load_profile(path):
+    assert load_profile(path)
+    profile_config(path)
+
+
+@pytest.mark.parametrize(
+    ("good", "load", "name"),
+    [(TRACE, _load_trace, "mytrace.csv"), (PROFILE, _load_profile, "myprofile.csv")],
+    ids=["trace", "profile"],
+)
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=mutated(PROFILE))
-def test_any_profile_file_loads_or_names_itself(data, tmp_path):
-    path = tmp_path / "myprofile.csv"
-    path.write_bytes(data)
+@given(data=st.data())
+def test_any_file_loads_or_names_itself(good, load, name, data, tmp_path):
+    path = tmp_path / name
+    path.write_bytes(data.draw(mutated(good)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the loaders' own notes (ignored columns, ...)
-        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("error", RuntimeWarning)  # no silent numpy overflow / invalid casts
         try:
-            models = load_profile(path)
-            assert models
-            profile_config(path)
-        except Exception as exc:
-            _check(exc, "myprofile.csv")
+            load(path)
+        except Exception as exc:  # the property is about which exceptions
+            _check(exc, name)
