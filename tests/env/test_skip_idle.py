@@ -94,10 +94,11 @@ class _First:
         return np.zeros(() if shape is None else shape)
 
 
-def test_vector_env_rewards_and_autoreset_match_the_serial_slots():
-    """Batched episodes with the jump (also at autoreset): each episode's summed reward and the
-    metrics equal those without it."""
-    over = {"arrival_rate": 0.05, "num_tasks": 6, "max_pending": 2}
+@pytest.mark.parametrize("mode", ["single", "multi"])
+def test_vector_env_rewards_and_autoreset_match_the_serial_slots(mode):
+    """Batched episodes with the jump (also at autoreset), in single- and multi-task mode: each
+    episode's summed reward and the metrics equal those without it."""
+    over = {"arrival_rate": 0.05, "num_tasks": 6, "max_pending": 2, "mode": mode}
     out = {}
     for skip in (False, True):
         venv = edgesched_env.vector_env("tapfinger-synthetic", num_envs=3, skip_idle=skip, **over)
