@@ -171,6 +171,11 @@ def _benchmarl_task(preset: str, e: int, rounds: int) -> float:
     return _torchrl_native(preset, e, rounds, env=env)
 
 
+def _ratio(r: float) -> str:
+    """A ratio to the raw env for reading: two decimals, two significant digits below 0.1."""
+    return f"{r:.2f}x" if r >= 0.1 else f"{r:.2g}x"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="tapfinger-synthetic")
@@ -220,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.preset}: {args.num_envs} episodes x {n} clusters, {args.rounds} rounds, random actions")
     print(f"{'path':<16} {'cluster-steps/s':>16} {'vs raw':>8}")
     for name, v in rows.items():
-        print(f"{name:<16} {v:16.0f} {v / base:7.2f}x")
+        print(f"{name:<16} {v:16.0f} {_ratio(v / base):>8}")
     from importlib.metadata import PackageNotFoundError, version
 
     libraries = {"sb3 shared": "stable-baselines3", "torchrl native": "torchrl", "rllib env": "ray"}
@@ -257,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
             "| path | cluster-steps/s | vs raw |",
             "|---|---|---|",
         ]
-        lines += [f"| {k} | {v:.0f} | {v / base:.2f}x |" for k, v in rows.items()]
+        lines += [f"| {k} | {v:.0f} | {_ratio(v / base)} |" for k, v in rows.items()]
         splice_block(ROOT / "docs" / "integrations.md", block, "\n".join(lines) + "\n", "Speed")
     return 0
 
