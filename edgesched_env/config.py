@@ -116,11 +116,8 @@ def busy_span(arrivals: NDArray[np.int64], durations: NDArray[np.float64]) -> in
     start, end = start[order], np.maximum.accumulate(end[order])
     new_run = np.ones(start.shape[0], dtype=bool)  # an interval that starts after all earlier ends
     new_run[1:] = start[1:] >= end[:-1]
-    run_id = np.cumsum(new_run) - 1
-    run_start = start[new_run]
-    run_end = np.zeros(run_start.shape[0], dtype=np.int64)
-    np.maximum.at(run_end, run_id, end)
-    return int((run_end - run_start).sum())
+    last = np.append(new_run[1:], True)  # the last interval of each run: its end is the run's end
+    return int((end[last] - start[new_run]).sum())
 
 
 def _check_resource_counts(cfg: EnvConfig) -> None:

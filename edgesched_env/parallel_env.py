@@ -293,7 +293,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
         return local[0] if self.config.reward == "local" else np.full(len(self.agents), glob[0])
 
     def _truncation(self) -> str | None:
-        if int(self.sim.busy_slots[0]) >= self.sim.slots_limit:
+        if self.sim.truncated[0]:
             return "max_slots"
         if self.config.max_cycles is not None and self._steps >= self.config.max_cycles:
             return "max_cycles"

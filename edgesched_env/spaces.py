@@ -36,18 +36,13 @@ def integer_actions(
         if nonint.any():
             idx = tuple(int(v) for v in np.argwhere(nonint)[0])
             raise ValueError(f"{where(idx)} = {a[idx]!r} is not an integer")
-        bad = (a < 0) | (a >= nvec)  # before the cast, which would wrap huge values
-        if bad.any():
-            idx = tuple(int(v) for v in np.argwhere(bad)[0])
-            raise ValueError(f"{where(idx)} = {a[idx]!r} is out of range [0, {int(nvec[idx[-1]]) - 1}]")
     elif a.dtype.kind not in "iub":
         raise ValueError(f"{subject} must be integers, got dtype {a.dtype}")
-    arr = a.astype(np.int64, copy=False)
-    bad = (arr < 0) | (arr >= nvec)
+    bad = (a < 0) | (a >= nvec)  # in the given dtype: the int64 cast would wrap huge values
     if bad.any():
         idx = tuple(int(v) for v in np.argwhere(bad)[0])
-        raise ValueError(f"{where(idx)} = {int(arr[idx])} is out of range [0, {int(nvec[idx[-1]]) - 1}]")
-    return arr
+        raise ValueError(f"{where(idx)} = {a[idx].item()} is out of range [0, {int(nvec[idx[-1]]) - 1}]")
+    return a.astype(np.int64, copy=False)
 
 
 def split_flat_mask(nvec: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -12,32 +12,17 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from agents.hgat.model import NAMED_CONFIGS, ModelConfig, check_known_fields
+from edgesched_env.config import _check_int, _check_real
 
 __all__ = ["SELECTION_SEEDS", "TEST_SEEDS", "TRAIN_SEED_BASE", "TrainConfig"]
 
 TRAIN_SEED_BASE = 1_000_000
 SELECTION_SEEDS: tuple[int, ...] = tuple(range(900_000, 900_005))
 TEST_SEEDS: tuple[int, ...] = tuple(range(10))
-
-
-def _int(name: str, value: object, low: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ValueError(f"TrainConfig.{name} must be an integer >= {low}, got {value!r}")
-
-
-def _real(name: str, value: object, low: float, high: float = math.inf, *, open_low: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        v = float(value)  # type: ignore[arg-type]  # checked above
-        ok = (v > low if open_low else v >= low) and v <= high
-    if not ok:
-        interval = f"{'(' if open_low else '['}{low}, {high}]"
-        raise ValueError(f"TrainConfig.{name} must be a finite number in {interval}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -123,21 +108,21 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be a dict of named options, got {v!r}")
         check_known_fields(ModelConfig, self.model_overrides, owner="TrainConfig.model_overrides")
         for name in ("num_envs", "rollout_rounds", "epochs", "minibatches", "eval_every", "threads"):
-            _int(name, getattr(self, name), 1)
-        _int("seed", self.seed, 0)
+            _check_int("TrainConfig", name, getattr(self, name), 1)
+        _check_int("TrainConfig", "seed", self.seed, 0)
         if self.total_rounds is not None:
-            _int("total_rounds", self.total_rounds, 1)
+            _check_int("TrainConfig", "total_rounds", self.total_rounds, 1)
         if self.budget_minutes is not None:
-            _real("budget_minutes", self.budget_minutes, 0.0, open_low=True)
+            _check_real("TrainConfig", "budget_minutes", self.budget_minutes, 0.0, open_low=True)
         for name, lo, hi in (("gamma", 0, 1), ("gae_lambda", 0, 1), ("clip", 0, 1)):
-            _real(name, getattr(self, name), lo, hi, open_low=True)
+            _check_real("TrainConfig", name, getattr(self, name), lo, hi, open_low=True)
         for name in ("lr", "lr_final", "max_grad_norm"):
-            _real(name, getattr(self, name), 0.0, open_low=True)
+            _check_real("TrainConfig", name, getattr(self, name), 0.0, open_low=True)
         for name in ("vf_coef", "ent_coef"):
-            _real(name, getattr(self, name), 0.0)
+            _check_real("TrainConfig", name, getattr(self, name), 0.0)
         for name in ("vf_clip", "target_kl"):
             if getattr(self, name) is not None:
-                _real(name, getattr(self, name), 0.0, open_low=True)
+                _check_real("TrainConfig", name, getattr(self, name), 0.0, open_low=True)
         for name in ("norm_adv", "bayes"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"TrainConfig.{name} must be true or false, got {getattr(self, name)!r}")
@@ -147,7 +132,7 @@ class TrainConfig:
         if not isinstance(seeds, (tuple, list)) or not seeds:
             raise ValueError(f"TrainConfig.selection_seeds must be a non-empty list of seeds, got {seeds!r}")
         for s in seeds:
-            _int("selection_seeds[]", s, 0)
+            _check_int("TrainConfig", "selection_seeds[]", s, 0)
         overlap = set(self.selection_seeds) & set(TEST_SEEDS)
         if overlap:
             raise ValueError(f"TrainConfig.selection_seeds overlap the test seeds {sorted(overlap)}")

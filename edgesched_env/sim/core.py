@@ -200,15 +200,13 @@ class Simulator:
         """
         st = self.state
         rows = np.flatnonzero(active & (st.num_arrived == st.num_completed) & (st.num_arrived < st.num_tasks))
-        if rows.shape[0] == 0:
-            return
         nxt = st.arrival_slot[rows, st.num_arrived[rows]]
-        gap = nxt - st.t[rows]
-        rows, nxt, gap = rows[gap > 0], nxt[gap > 0], gap[gap > 0]
-        if rows.shape[0] == 0:
+        later = nxt > st.t[rows]
+        if not later.any():
             return
+        rows, nxt = rows[later], nxt[later]
+        st.idle_skipped[rows] += nxt - st.t[rows]
         st.t[rows] = nxt
-        st.idle_skipped[rows] += gap
         jump = np.zeros(self.batch_size, dtype=bool)
         jump[rows] = True
         self._arrive_now(jump)

@@ -154,6 +154,16 @@ def _key_value(table: Table, i: int, columns: tuple[str, ...]) -> tuple[float, .
     return tuple(table.number(i, c, integer=True) for c in columns)
 
 
+#: how ``load_profile(repeats=...)`` merges the values measured for one allocation ("error":
+#: they agree, or the load failed before this, so the first is the value)
+_MERGE: dict[str, Any] = {
+    "error": lambda vs: vs[0],
+    "mean": lambda vs: float(np.mean(vs)),
+    "median": lambda vs: float(np.median(vs)),
+    "last": lambda vs: vs[-1],
+}
+
+
 def load_profile(
     source: str | Path | io.TextIOBase,
     *,
@@ -191,7 +201,7 @@ def load_profile(
         ValueError: a throughput table without ``nominal_work`` for one of its types, or a
             profiled resource the env does not have.
     """
-    if repeats not in ("error", "mean", "median", "last"):
+    if repeats not in _MERGE:
         raise ValueError(
             f"load_profile(repeats=...) must be 'error', 'mean', 'median' or 'last', got {repeats!r}"
         )
@@ -254,10 +264,7 @@ def load_profile(
             if len(vals) > 1 and repeats != "error":
                 merged += len(vals)
                 groups += 1
-            agg = {"mean": float(np.mean(vs)), "median": float(np.median(vs)), "last": vs[-1]}.get(
-                repeats, vs[0]
-            )
-            points[ttype][key] = (agg, vals[0][1])
+            points[ttype][key] = (_MERGE[repeats](vs), vals[0][1])
     if merged:
         warnings.warn(
             f"{table.file}: merged {merged} rows measuring the same allocation into {groups} points "
