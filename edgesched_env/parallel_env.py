@@ -10,7 +10,8 @@ from gymnasium import spaces
 from gymnasium.utils import seeding
 from numpy.typing import NDArray
 from pettingzoo import ParallelEnv
-from pettingzoo.utils import parallel_to_aec
+from pettingzoo.utils.conversions import parallel_to_aec_wrapper
+from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 from edgesched_env.config import EnvConfig
 from edgesched_env.interface import flat_infos, flatten_metrics, make_interface, pop_interface_options
@@ -375,20 +376,40 @@ class EdgeSchedParallelEnv(ParallelEnv):
         extra = set(actions) - set(self.agents)
         if extra:
             raise ValueError(f"actions given for unknown or finished agent(s) {sorted(extra)}")
-        n = np.array([self.interface.num_discrete])
-        codes = []
-        for a in self.agents:
-            v = action_array(actions[a], f"action of {a}")
-            if v.size != 1:
-                raise ValueError(
-                    f"action of {a} must be one integer (action_format='discrete'), got shape {v.shape}"
-                )
-            codes.append(integer_actions(v.reshape(1), n, f"action of {a}", _Named(f"action of {a}"))[0])
+        codes = [self._check_discrete(a, actions[a]) for a in self.agents]
         return self.interface.decode(np.array(codes, dtype=np.int64))
+
+    def _check_discrete(self, agent: str, action: Any) -> np.int64:
+        _not_none(agent, action, f"one integer in [0, {self.interface.num_discrete - 1}]")
+        v = action_array(action, f"action of {agent}")
+        if v.size != 1:
+            raise ValueError(
+                f"action of {agent} must be one integer (action_format='discrete'), got shape {v.shape}"
+            )
+        n = np.array([self.interface.num_discrete])
+        return integer_actions(v.reshape(1), n, f"action of {agent}", _Named(f"action of {agent}"))[0]
+
+    def check_action(self, agent: str, action: Any) -> None:
+        """Check one live agent's action as :meth:`step` would, without changing anything.
+
+        Raises the ``ValueError`` that :meth:`step` would raise for this agent's action (naming the
+        agent, the component, the value and the valid range), or one for an agent that is not
+        alive. The AEC env (:func:`env`) calls it for each action when it is given.
+        """
+        if agent not in self.agents:
+            raise ValueError(
+                f"{agent!r} is not a live agent of this episode (live agents: {self.agents}; "
+                "call reset() to start one)"
+            )
+        if self._discrete:
+            self._check_discrete(agent, action)
+        else:
+            self._check_one(agent, action)
 
     def _check_one(self, agent: str, action: Any) -> NDArray[np.int64]:
         width = self._nvec.shape[0]
         i = self.agents.index(agent)
+        _not_none(agent, action, f"an integer array of shape ({width},) (components {self._comp_names})")
         a = action_array(action, f"action of {agent}")  # ragged lists and the like: a named error
         if a.shape != (width,):
             raise ValueError(
@@ -426,6 +447,15 @@ class EdgeSchedParallelEnv(ParallelEnv):
         return self._last_metrics
 
 
+def _not_none(agent: str, action: Any, expected: str) -> None:
+    """``None`` is only the action of a done agent (AEC); a live agent's is a ``ValueError``."""
+    if action is None:
+        raise ValueError(
+            f"action of {agent} is None, but {agent} is alive: give {expected} (None is only for "
+            "a terminated or truncated agent in the AEC env)"
+        )
+
+
 class _Named:
     """A ``where`` callback of :func:`integer_actions` that names one thing whatever the index."""
 
@@ -441,6 +471,49 @@ def parallel_env(preset: str | EnvConfig = DEFAULT_PRESET, **kwargs: Any) -> Edg
     return EdgeSchedParallelEnv(preset, **kwargs)
 
 
+class _CheckedAEC(parallel_to_aec_wrapper):
+    """PettingZoo's ``parallel_to_aec`` wrapper that checks each action when it is given.
+
+    The plain wrapper buffers actions until the last agent of the cycle acts, so a malformed
+    action was only found by the parallel ``step`` that followed, after the cycle had moved on
+    (every later ``step`` then failed). Here a malformed action raises its ``ValueError`` at that
+    very ``step`` (the parallel env's own check, :meth:`EdgeSchedParallelEnv.check_action`) and
+    nothing is buffered or advanced: the same agent can act again. A done agent's action must be
+    ``None``.
+    """
+
+    env: EdgeSchedParallelEnv
+
+    def step(self, action: Any) -> None:
+        agent = self.agent_selection
+        if self.terminations[agent] or self.truncations[agent]:
+            if action is not None:
+                raise ValueError(f"{agent} is done (terminated or truncated): its action must be None")
+            super().step(None)
+            return
+        self.env.check_action(agent, action)  # 1. a malformed action changes nothing
+        previous = self._actions.get(agent)
+        try:
+            super().step(action)  # 2. buffer it (the last agent's also steps the parallel env)
+        except Exception:
+            self._actions[agent] = previous
+            raise
+
+
+class _OrderEnforcing(OrderEnforcingWrapper):
+    """PettingZoo's order-enforcing wrapper, whose ``_has_updated`` flag a rejected step leaves as
+    it was (so a rejected step changes nothing, not even the wrapper's bookkeeping)."""
+
+    def step(self, action: Any) -> None:
+        updated: bool = self._has_updated  # type: ignore[has-type]  # set in the untyped __init__
+        try:
+            super().step(action)
+        except ValueError:
+            self._has_updated = updated
+            raise
+
+
 def env(preset: str | EnvConfig = DEFAULT_PRESET, **kwargs: Any) -> Any:
-    """Create the AEC version (PettingZoo's ``parallel_to_aec`` of :func:`parallel_env`)."""
-    return parallel_to_aec(parallel_env(preset, **kwargs))
+    """Create the AEC version: PettingZoo's ``parallel_to_aec`` of :func:`parallel_env`, with each
+    action checked when it is given (a malformed one raises at that ``step`` and changes nothing)."""
+    return _OrderEnforcing(_CheckedAEC(parallel_env(preset, **kwargs)))

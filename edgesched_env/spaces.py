@@ -35,7 +35,7 @@ def integer_actions(
         nonint = ~np.isfinite(a) | (a != np.round(a))
         if nonint.any():
             idx = tuple(int(v) for v in np.argwhere(nonint)[0])
-            raise ValueError(f"{where(idx)} = {a[idx]!r} is not an integer")
+            raise ValueError(f"{where(idx)} = {a[idx].item()!r} is not an integer")
     elif a.dtype.kind not in "iub":
         raise ValueError(f"{subject} must be integers, got dtype {a.dtype}")
     bad = (a < 0) | (a >= nvec)  # in the given dtype: the int64 cast would wrap huge values
