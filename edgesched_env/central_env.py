@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from edgesched_env.config import EnvConfig
 from edgesched_env.interface import OUTCOME_KEYS
-from edgesched_env.parallel_env import EdgeSchedParallelEnv
+from edgesched_env.parallel_env import EdgeSchedParallelEnv, check_seed
 from edgesched_env.presets import DEFAULT_PRESET
 from edgesched_env.render import RENDER_MODES
 from edgesched_env.spaces import MaskedMultiDiscrete, action_array
@@ -98,6 +98,7 @@ class CentralEdgeSchedEnv(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, NDArray], dict[str, Any]]:
         """Start an episode (the seed fixes it whole)."""
+        seed = check_seed(seed)
         super().reset(seed=seed)
         _, infos = self.par.reset(seed=seed, options=options)
         self._last_obs = self._stacked()

@@ -57,25 +57,71 @@ def _seq(owner: str, name: str, value: object) -> tuple[Any, ...]:
     return tuple(value)
 
 
-def _check_int(owner: str, name: str, value: object, low: int, high: int | None = None) -> None:
+def plain(value: Any) -> Any:
+    """``value`` with every numpy scalar made the Python scalar of the same value (``np.int64(10)``
+    -> ``10``, ``np.float32(0.5)`` -> ``0.5``, ``np.bool_`` -> ``bool``, ``np.str_`` -> ``str``),
+    inside tuples, lists and dicts too; anything else is returned as it is."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if type(value) is tuple:
+        return tuple(plain(v) for v in value)
+    if type(value) is list:
+        return [plain(v) for v in value]
+    if type(value) is dict:
+        return {plain(k): plain(v) for k, v in value.items()}
+    return value
+
+
+def plain_fields(obj: Any) -> None:
+    """Make every field of the (frozen) dataclass ``obj`` plain (:func:`plain`), in place.
+
+    Called first in each config's ``__post_init__``: numpy scalars are accepted wherever Python
+    numbers are, and the config then holds Python types only, so ``asdict`` and JSON dumps work
+    and ``np.int64(10)`` and ``10`` give equal configs.
+    """
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        new = plain(value)
+        if new is not value:
+            object.__setattr__(obj, f.name, new)
+
+
+def _kind(value: object) -> str:
+    """``" (a float)"``: the type of a rejected value, for messages."""
+    return (
+        f" ({type(value).__name__})" if not isinstance(value, (int, str)) or isinstance(value, bool) else ""
+    )
+
+
+def _check_int(owner: str, name: str, value: object, low: int, high: int | None = None) -> int:
+    """``value`` as a Python int if it is an integer (Python or numpy, not a bool) in
+    ``[low, high]``, else a ``ValueError`` naming ``owner.name``, the range and the value."""
+    value = plain(value)
     ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
     if ok and high is not None:
         ok = value <= high  # type: ignore[operator]  # value is an int here
     if not ok:
         rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{owner}.{name} must be an integer {rng}, got {value!r}")
+        raise ValueError(f"{owner}.{name} must be an integer {rng}, got {value!r}{_kind(value)}")
+    return value  # type: ignore[return-value]  # an int, checked above
 
 
 def _check_real(
     owner: str, name: str, value: object, low: float, high: float = math.inf, *, open_low: bool = False
-) -> None:
+) -> float:
+    """``value`` as a Python number if it is a finite real (Python or numpy, not a bool) in the
+    range, else a ``ValueError`` naming ``owner.name``, the range and the value."""
+    value = plain(value)
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if ok:
         v = float(value)  # type: ignore[arg-type]  # checked above
         ok = (v > low if open_low else v >= low) and v <= high
     if not ok:
         lo = "(" if open_low else "["
-        raise ValueError(f"{owner}.{name} must be a finite number in {lo}{low}, {high}], got {value!r}")
+        raise ValueError(
+            f"{owner}.{name} must be a finite number in {lo}{low}, {high}], got {value!r}{_kind(value)}"
+        )
+    return value  # type: ignore[return-value]  # an int or float, checked above
 
 
 def _check_speed_resources(task_type: TaskType, resource_names: tuple[str, ...]) -> None:
@@ -174,6 +220,7 @@ class TaskType:
     input_mb: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self) -> None:
+        plain_fields(self)
         if not self.name:
             raise ValueError("TaskType.name must be a non-empty string")
         object.__setattr__(
@@ -235,6 +282,7 @@ class ClusterSpec:
     gpu_generation: str | None = None
 
     def __post_init__(self) -> None:
+        plain_fields(self)
         cap = tuple(int(c) if isinstance(c, np.integer) else c for c in self.capacity)  # exact
         object.__setattr__(self, "capacity", cap)
         if self.gpu_generation is not None:
@@ -295,6 +343,7 @@ class FixedTask:
     work: float = 1.0
 
     def __post_init__(self) -> None:
+        plain_fields(self)
         object.__setattr__(self, "visible_to", _seq("FixedTask", "visible_to", self.visible_to))
         _check_int("FixedTask", "arrival_slot", self.arrival_slot, 0)
         _check_int("FixedTask", "type_idx", self.type_idx, 0)
@@ -347,6 +396,7 @@ class WorkloadSpec:
     work_sigma: float = 0.0
 
     def __post_init__(self) -> None:
+        plain_fields(self)
         object.__setattr__(self, "task_types", _seq("WorkloadSpec", "task_types", self.task_types))
         object.__setattr__(self, "type_probs", _seq("WorkloadSpec", "type_probs", self.type_probs))
         if not self.task_types:
@@ -480,6 +530,7 @@ class EnvConfig:
     topology: Topology | None = None
 
     def __post_init__(self) -> None:
+        plain_fields(self)
         clusters = _seq("EnvConfig", "clusters", self.clusters)
         object.__setattr__(self, "clusters", tuple(_as_cluster(i, c) for i, c in enumerate(clusters)))
         object.__setattr__(self, "resource_names", _seq("EnvConfig", "resource_names", self.resource_names))
@@ -661,6 +712,7 @@ def with_overrides(config: EnvConfig, **overrides: Any) -> EnvConfig:
     the valid ones. ``switch_penalty`` sets every task type's; ``slot_seconds`` every measured
     profile model's (``profile_config``; an error for configs without one).
     """
+    overrides = {k: plain(v) for k, v in overrides.items()}  # numpy scalars as Python numbers
     workload_kw = {k: v for k, v in overrides.items() if k in _WORKLOAD_FIELDS}
     env_kw = {k: v for k, v in overrides.items() if k in _ENV_FIELDS}
     capacities = overrides.get("capacities")

@@ -23,7 +23,7 @@ from edgesched_env.sim.metrics import episode_metrics
 from edgesched_env.sim.view import SimView
 from edgesched_env.spaces import action_array, integer_actions
 
-__all__ = ["ENV_VERSION", "EdgeSchedParallelEnv", "check_reset_options", "env", "parallel_env"]
+__all__ = ["ENV_VERSION", "EdgeSchedParallelEnv", "check_reset_options", "check_seed", "env", "parallel_env"]
 
 ENV_VERSION = 0
 
@@ -46,6 +46,16 @@ def check_reset_options(options: dict[str, Any] | None) -> None:
             UserWarning,
             stacklevel=3,
         )
+
+
+def check_seed(seed: Any, what: str = "reset(seed=...)") -> int | None:
+    """``seed`` as a Python int (``None`` stays ``None``): a non-negative integer, Python or numpy
+    (``np.int64(3)``); a bool, a float or a negative number is a ``ValueError`` naming ``what``."""
+    if seed is None:
+        return None
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)) and seed >= 0:
+        return int(seed)
+    raise ValueError(f"{what} must be a non-negative integer or None, got {seed!r} ({type(seed).__name__})")
 
 
 class EdgeSchedParallelEnv(ParallelEnv):
@@ -212,6 +222,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
         new env to change them), and an option it cannot honour is an error, not ignored.
         """
         check_reset_options(options)
+        seed = check_seed(seed)
         if seed is not None:
             self._np_random, self._np_random_seed = seeding.np_random(seed)
         self.sim.reset(self.np_random)

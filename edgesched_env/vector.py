@@ -53,7 +53,7 @@ from numpy.typing import NDArray
 from edgesched_env.config import EnvConfig
 from edgesched_env.interface import TRUNCATION_CODES, flatten_metrics, make_interface, pop_interface_options
 from edgesched_env.observation import ObservationBuilder
-from edgesched_env.parallel_env import check_reset_options
+from edgesched_env.parallel_env import check_reset_options, check_seed
 from edgesched_env.presets import DEFAULT_PRESET, make_config
 from edgesched_env.sim.core import PickOutcome, Simulator
 from edgesched_env.sim.metrics import episode_metrics
@@ -96,8 +96,10 @@ class EdgeSchedVectorEnv:
         autoreset_mode: str = "next_step",
         **overrides: Any,
     ) -> None:
-        if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
+        ok = isinstance(num_envs, (int, np.integer)) and not isinstance(num_envs, (bool, np.bool_))
+        if not ok or num_envs < 1:
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        num_envs = int(num_envs)
         if autoreset_mode not in ("next_step", "same_step"):
             raise ValueError(f"autoreset_mode must be 'next_step' or 'same_step', got {autoreset_mode!r}")
         self.autoreset_mode = autoreset_mode
@@ -180,10 +182,12 @@ class EdgeSchedVectorEnv:
         e = self.num_envs
         if seed is None:
             seeds: list[int | None] = [None] * e
-        elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-            seeds = [int(seed) + i for i in range(e)]
+        elif np.ndim(seed) == 0:
+            first = check_seed(seed)
+            assert first is not None
+            seeds = [first + i for i in range(e)]
         else:
-            seeds = [int(s) for s in np.asarray(seed).reshape(-1)]
+            seeds = [check_seed(s, "reset(seed=[...]) entries") for s in np.asarray(seed).reshape(-1)]
             if len(seeds) != e:
                 raise ValueError(f"reset: {len(seeds)} seeds for {e} episodes")
         self._rngs = [seeding.np_random(s)[0] for s in seeds]

@@ -60,6 +60,7 @@ from agents.hgat.graph import (
     fuse_relations,
     node_feature_dims,
 )
+from edgesched_env.config import plain_fields
 
 __all__ = ["NAMED_CONFIGS", "ActOutput", "GraphHANConv", "HGATActorCritic", "ModelConfig"]
 
@@ -116,6 +117,7 @@ class ModelConfig:
     actor_view: Literal["global", "own"] = "global"
 
     def __post_init__(self) -> None:
+        plain_fields(self)  # numpy scalars as Python numbers
         for name, allowed in (
             ("conv", ("han", "hgt", "gatv2")),
             ("encoder", ("graph", "mlp")),

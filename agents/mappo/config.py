@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from agents.hgat.model import NAMED_CONFIGS, ModelConfig, check_known_fields
-from edgesched_env.config import _check_int, _check_real
+from edgesched_env.config import _check_int, _check_real, plain_fields
 
 __all__ = ["SELECTION_SEEDS", "TEST_SEEDS", "TRAIN_SEED_BASE", "TrainConfig"]
 
@@ -92,6 +92,7 @@ class TrainConfig:
     threads: int = 1
 
     def __post_init__(self) -> None:
+        plain_fields(self)  # numpy scalars as Python numbers (also inside the override dicts)
         if self.total_rounds is None and self.budget_minutes is None:
             raise ValueError("TrainConfig: set total_rounds or budget_minutes (or both)")
         if self.reward not in ("env", "local", "global"):
