@@ -15,7 +15,7 @@ FLOATS = [np.float32, np.float64]
 
 
 def _episode(env, seed):
-    obs, _ = env.reset(seed=seed)
+    env.reset(seed=seed)
     out = []
     while env.agents:
         step = env.step({a: np.array([env.config.max_pending, 0, 0]) for a in env.agents})
