@@ -38,6 +38,9 @@ class HGATScheduler(SchedulerBase):
         bayes: the Bayes conflict rule; ``None`` takes the training run's choice.
     """
 
+    #: a vector env's per-episode clones load their own policy in ``bind``.
+    _rebuilt_by_bind = ("policy",)
+
     def __init__(
         self,
         checkpoint: str | Path | None,
@@ -93,7 +96,7 @@ class HGATScheduler(SchedulerBase):
         if self.policy is not None:
             self.policy.seed(seed)
 
-    def act(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
+    def act_agents(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
         """One batch-of-one forward pass for all agents of the round."""
         if self.policy is None or self.view is None:
             raise RuntimeError("HGATScheduler: bind(env) before act()")
