@@ -38,9 +38,6 @@ class HGATScheduler(SchedulerBase):
         bayes: the Bayes conflict rule; ``None`` takes the training run's choice.
     """
 
-    #: a vector env's per-episode clones load their own policy in ``bind``.
-    _rebuilt_by_bind = ("policy",)
-
     def __init__(
         self,
         checkpoint: str | Path | None,
