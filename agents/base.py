@@ -11,6 +11,10 @@ A scheduler drives a :class:`~edgesched_env.parallel_env.EdgeSchedParallelEnv`:
 >>> while env.agents:
 ...     obs, rew, term, trunc, infos = env.step(sched.act(obs, infos))
 
+and, with each one's usual loop, the AEC env, the central Gymnasium env
+(``gymnasium.make("edgesched/EdgeSchedCentral-v0")``) and the vector envs: ``act`` takes what
+the bound env returned and gives back that env's action (see :class:`SchedulerBase`).
+
 ``bind(env)`` is the explicit hook through which a scheduler receives the environment's config and
 its documented read-only :class:`~edgesched_env.sim.view.SimView`. Only schedulers that declare it
 (``uses_elastic_api``, ``uses_oracle``) may call the view's elastic ``resize`` or read its
@@ -19,18 +23,29 @@ its documented read-only :class:`~edgesched_env.sim.view.SimView`. Only schedule
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+import copy
+from collections.abc import Mapping
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
 from edgesched_env.config import EnvConfig
+from edgesched_env.interface import OUTCOME_KEYS, Interface
+from edgesched_env.observation import ObservationBuilder
 from edgesched_env.sim.view import SimView, sim_view
 
-__all__ = ["Actions", "Observations", "Scheduler", "SchedulerBase"]
+__all__ = ["Actions", "EnvKind", "Observations", "Scheduler", "SchedulerBase"]
 
 Observations = dict[str, dict[str, NDArray]]
 Actions = dict[str, NDArray[np.int64]]
+#: The kind of env a scheduler is bound to (:attr:`SchedulerBase.env_kind`).
+EnvKind = Literal["parallel", "aec", "central", "vector", "central-vector"]
+
+#: Info keys with a leading agent axis in the central env's flat infos and a vector env's row.
+_AGENT_INFO_KEYS = frozenset((*OUTCOME_KEYS, "pending_task_ids"))
+#: What :meth:`SchedulerBase.bind` sets up; a vector env's per-episode clones do not copy it.
+_BINDING = ("_env", "_bound", "_interface", "_clones", "view", "_round_key", "_round_actions")
 
 
 @runtime_checkable
@@ -45,17 +60,87 @@ class Scheduler(Protocol):
     def reset(self, seed: int | None = None) -> None:
         """Start an episode; ``seed`` seeds the scheduler's own RNG."""
 
-    def act(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
-        """One action per live agent for the current decision round."""
+    def act(self, observations: Any, infos: Any) -> Any:
+        """The bound env's action for the current decision round (for the parallel env: one
+        action per live agent)."""
+
+
+class _EpisodeEnv:
+    """Episode ``index`` of a vector env, seen as one env: what a per-episode clone is bound to.
+
+    ``view`` is the episode's :class:`SimView` and :attr:`last_obs_batch` its ``(1, N, ...)``
+    rows of the vector env's latest default-layout observation, as a parallel env has them.
+    """
+
+    def __init__(self, venv: Any, index: int) -> None:
+        self.venv = venv
+        self.index = index
+        self.view: SimView = venv.sim_view(index)
+        self.config: EnvConfig = venv.config
+        self.possible_agents: list[str] = list(venv.possible_agents)
+
+    @property
+    def unwrapped(self) -> _EpisodeEnv:
+        return self
+
+    @property
+    def last_obs_batch(self) -> dict[str, NDArray]:
+        batch = self.venv.last_obs_batch
+        if batch is None:
+            raise RuntimeError("the vector env has no observation yet: reset() it first")
+        return {k: v[self.index : self.index + 1] for k, v in batch.items()}
 
 
 class SchedulerBase:
-    """Convenience base: keeps the config, the view and a seeded RNG.
+    """Convenience base: keeps the config, the view and a seeded RNG, and adapts every env kind.
+
+    Subclasses implement :meth:`act_agents`: one round's decision in the parallel env's form
+    (``{agent: observation}`` in the default layout -> ``{agent: action}``). :meth:`act` is the
+    one adapter in front of it; :meth:`bind` notes the kind of env (:attr:`env_kind`) and
+    ``act(obs, info)`` takes what that env returned and gives back its action:
+
+    * ``"parallel"``: ``{agent: observation}`` and ``{agent: info}`` -> ``{agent: action}``.
+    * ``"aec"`` (``edgesched_env.env()``, ``pettingzoo.make("aec", ...)``), in the usual loop
+      ``obs, rew, term, trunc, info = env.last(); env.step(None if term or trunc else
+      sched.act(obs, info))``: the first ``act`` of a round decides every live agent's action
+      at once (the others' observations and infos through ``env.observe(agent)`` and
+      ``env.infos``), each ``act`` returns ``env.agent_selection``'s.
+    * ``"central"`` (``gymnasium.make("edgesched/EdgeSchedCentral-v0")``, wrappers and all): the
+      central observation (every key stacked over agents, ``(N, ...)``) and info -> the joint
+      action ``(N * len(nvec),)``.
+    * ``"vector"`` (:class:`~edgesched_env.vector.EdgeSchedVectorEnv`) and ``"central-vector"``
+      (``gymnasium.make_vec("edgesched/EdgeSchedCentral-v0", ...)``): the batched observation
+      ``(E, N, ...)`` and infos -> ``(E, N, len(nvec))`` actions (``(E, N * len(nvec))`` for the
+      central one). :meth:`bind` makes one clone of the scheduler per episode, bound to that
+      episode's :class:`SimView`; ``reset(seed)`` resets clone ``i`` with ``seed + i``, the vector
+      env's seed of episode ``i``. When an episode ends the env autoresets it without reseeding
+      it (the next episode continues its generator, as a parallel env's ``reset()`` does); the
+      clone is then reset with ``seed + i + k * E`` for the ``k``-th autoreset of row ``i``. In
+      the ``NEXT_STEP`` mode the action row of the step that resets an episode is ignored by the
+      env: ``act`` sends the no-op there.
+
+    So the same seed gives the same episode on every kind of env (row ``i`` of a vector env:
+    the parallel env's episode for ``seed + i``). The infos reach :meth:`act_agents` per agent,
+    as the env gives them (the central env's reset info is empty, a vector env's metrics are
+    its flat arrays' row). Under the default interface options the given observation is used
+    as it is. Other options change what the observation holds (``obs_layout``, ``mask``,
+    ``action_format``; the default ``action_mask`` cannot be recovered from a strict or
+    discrete one), so then the round's default-layout observation is read from the env
+    (``last_obs_batch``), after checking that the given one is that round's observation in the
+    env's format; ``action_format="discrete"`` actions are encoded with the env's
+    :class:`~edgesched_env.interface.Interface`.
+
+    A subclass that overrides ``act`` itself (the older form) keeps working on the parallel
+    env, and ``super().act(...)`` in it still reaches :meth:`act_agents`; only
+    :meth:`act_agents` is adapted to the other kinds of env.
 
     Attributes:
         name: registry name.
         uses_elastic_api: the scheduler resizes running tasks through ``SimView.resize``.
         uses_oracle: the scheduler reads hidden quantities (``SimView.oracle_*``).
+        env_kind: the kind of the bound env (``None`` before :meth:`bind`).
+        view: the bound episode's read-only view (``None`` when bound to a vector env: each
+            per-episode clone has its own).
     """
 
     name = "base"
@@ -64,22 +149,174 @@ class SchedulerBase:
 
     def __init__(self) -> None:
         self.rng = np.random.default_rng(0)
-        self._env: Any = None
         self.config: EnvConfig | None = None
         self.view: SimView | None = None
+        self.env_kind: EnvKind | None = None
+        self._env: Any = None  # the edgesched env read: parallel env, vector env, or a vector episode
+        self._bound: Any = None  # the env given to bind (the AEC env is asked for its agents)
+        self._interface: Interface | None = None
+        self._clones: list[SchedulerBase] = []  # vector env: one per episode
+        self._seed: int | None = None
+        self._autoresets = np.zeros(0, dtype=np.int64)  # vector env: autoresets of each row
+        self._ignored = np.zeros(0, dtype=bool)  # vector env: rows whose next action is ignored
+        self._round_key: Any = None  # AEC env: the observation batch the round was decided on
+        self._round_actions: dict[str, Any] = {}
 
+    # ---------------------------------------------------------------------------------- bind
     def bind(self, env: Any) -> None:
-        """Keep the env's config and read-only simulator view (any edgesched env, wrapped or not)."""
-        self._env = env
-        self.view = sim_view(env)
-        self.config = self.view.config
+        """Keep the env's config and read-only simulator view, and note the kind of env.
 
+        ``env``: a parallel, AEC, central or vector env, wrapped or not, or anything that
+        :func:`edgesched_env.sim_view` accepts (then it is treated as a parallel env).
+        """
+        from pettingzoo import AECEnv
+
+        from edgesched_env.central_env import CentralEdgeSchedEnv, CentralEdgeSchedVectorEnv
+        from edgesched_env.parallel_env import EdgeSchedParallelEnv
+        from edgesched_env.vector import EdgeSchedVectorEnv
+
+        inner = getattr(env, "unwrapped", env)
+        kind: EnvKind = "parallel"
+        target = env
+        if isinstance(inner, CentralEdgeSchedVectorEnv):
+            kind, target = "central-vector", inner.venv
+        elif isinstance(inner, EdgeSchedVectorEnv):
+            kind, target = "vector", inner
+        elif isinstance(inner, CentralEdgeSchedEnv):
+            kind, target = "central", inner.par
+        elif isinstance(inner, EdgeSchedParallelEnv):
+            kind, target = ("aec" if isinstance(env, AECEnv) else "parallel"), inner
+        self.env_kind, self._env, self._bound = kind, target, env
+        self._interface = getattr(target, "interface", None)
+        self._clones, self._round_key, self._round_actions = [], None, {}
+        if kind in ("vector", "central-vector"):
+            self.view, self.config = None, target.config
+            clones = [self._spawn() for _ in range(target.num_envs)]
+            for i, clone in enumerate(clones):
+                clone.bind(_EpisodeEnv(target, i))
+            self._clones = clones
+            self._autoresets = np.zeros(target.num_envs, dtype=np.int64)
+            self._ignored = np.zeros(target.num_envs, dtype=bool)
+        else:
+            self.view = sim_view(target)
+            self.config = self.view.config
+
+    def _spawn(self) -> SchedulerBase:
+        """A deep copy of this scheduler without its binding (a vector env's episode clone)."""
+        saved = {k: self.__dict__[k] for k in _BINDING}
+        self.__dict__.update(dict.fromkeys(_BINDING))
+        try:
+            return copy.deepcopy(self)
+        finally:
+            self.__dict__.update(saved)
+
+    # --------------------------------------------------------------------------------- reset
     def reset(self, seed: int | None = None) -> None:
-        """Re-seed the scheduler's RNG."""
+        """Re-seed the scheduler's RNG (bound to a vector env: clone ``i`` with ``seed + i``)."""
         self.rng = np.random.default_rng(seed)
+        self._seed = None if seed is None else int(seed)
+        self._round_key, self._round_actions = None, {}
+        self._autoresets[:] = 0
+        self._ignored[:] = False
+        for i, clone in enumerate(self._clones):
+            clone.reset(None if self._seed is None else self._seed + i)
 
-    def act(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
-        raise NotImplementedError
+    # ----------------------------------------------------------------------------------- act
+    def act_agents(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
+        """One action per agent of ``observations`` (default layout); subclasses implement it."""
+        raise NotImplementedError(f"{type(self).__name__} must implement act_agents(observations, infos)")
+
+    def act(self, observations: Any, infos: Any) -> Any:
+        """The bound env's action for this round, from what it returned (see the class docstring)."""
+        if self.env_kind == "aec":
+            return self._act_aec(observations)
+        if self.env_kind == "central":
+            return self._act_central(observations, infos)
+        if self.env_kind in ("vector", "central-vector"):
+            return self._act_vector(observations, infos)
+        return self._act_parallel(observations, infos)
+
+    # ------------------------------------------------------------------------------ adapters
+    def _act_parallel(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Any:
+        actions = self.act_agents(self._default_obs(observations), infos)
+        if not self._discrete:
+            return actions
+        return {a: self._encode(v) for a, v in actions.items()}
+
+    def _act_aec(self, observation: dict[str, NDArray]) -> Any:
+        aec = self._bound
+        agent = aec.agent_selection
+        round_key = self._env.last_obs_batch  # a new object at each parallel step and reset
+        if round_key is not self._round_key:  # the round's first act: decide every agent's action
+            agents = list(aec.agents)
+            obs = {a: observation if a == agent else aec.observe(a) for a in agents}
+            self._round_actions = self._act_parallel(obs, {a: aec.infos[a] for a in agents})
+            self._round_key = round_key
+        return self._round_actions[agent]
+
+    def _act_central(self, observation: Mapping[str, NDArray], info: Mapping[str, Any]) -> NDArray[np.int64]:
+        agents = self._env.possible_agents
+        batch = {k: np.asarray(v)[None] for k, v in _check_batch(observation, "central").items()}
+        obs = self._default_obs(ObservationBuilder.agent_views(batch, agents))
+        actions = self.act_agents(obs, _split_infos(info, agents))
+        return self._encode(_stack(actions, agents)).reshape(-1)
+
+    def _act_vector(self, observations: Mapping[str, NDArray], infos: Mapping[str, Any]) -> NDArray[np.int64]:
+        venv = self._env
+        e, agents = venv.num_envs, venv.possible_agents
+        ended = np.asarray(infos.get("episode_end", infos.get("_metrics", np.zeros(e, bool))), dtype=bool)
+        same_step = venv.autoreset_mode == "same_step"
+        batch = _check_batch(observations, "vector")
+        out = np.tile(self.noop(), (e, len(agents), 1))  # (E, N, len(nvec))
+        for i, clone in enumerate(self._clones):
+            if ended[i] and not same_step:  # NEXT_STEP: the env ignores this row's next action
+                self._ignored[i] = True
+                continue
+            if ended[i] or self._ignored[i]:  # a new episode in this row
+                self._autoresets[i] += 1
+                self._ignored[i] = False
+                k = int(self._autoresets[i])
+                clone.reset(None if self._seed is None else self._seed + i + k * e)
+            obs = self._default_obs(ObservationBuilder.agent_views(batch, agents, i), i)
+            out[i] = _stack(clone.act_agents(obs, _split_infos(_row(infos, i, e), agents)), agents)
+        out = self._encode(out)  # (E, N) under action_format="discrete"
+        return out.reshape(e, -1) if self.env_kind == "central-vector" else out
+
+    # ----------------------------------------------------------------------------- formats
+    @property
+    def _discrete(self) -> bool:
+        return self._interface is not None and self._interface.options.action_format == "discrete"
+
+    def _encode(self, actions: NDArray[np.int64]) -> NDArray[np.int64]:
+        """``(..., len(nvec))`` actions in the bound env's action format."""
+        if not self._discrete:
+            return actions
+        assert self._interface is not None
+        return self._interface.encode(actions)
+
+    def _default_obs(self, observations: Observations, row: int = 0) -> Observations:
+        """``observations`` (episode ``row``'s, per agent, in the bound env's format) in the
+        default layout: as given under the default options, else this round's default-layout
+        observation of the env, once the given one is checked to be this round's."""
+        opts = None if self._interface is None else self._interface.options
+        if opts is None or (opts.obs_layout, opts.mask, opts.action_format) == (
+            "dict",
+            "loose",
+            "multidiscrete",
+        ):
+            return observations
+        assert self._interface is not None
+        batch = self._env.last_obs_batch  # (B, N, ...) default layout
+        formatted = self._interface.observe(batch)
+        agents = list(observations)
+        for a, given in zip(agents, ObservationBuilder.agent_views(formatted, agents, row).values()):
+            for k, v in given.items():
+                if k not in observations[a] or not np.array_equal(observations[a][k], v):
+                    raise ValueError(
+                        f"{type(self).__name__}.act(): {a}'s {k!r} is not that of the env's latest "
+                        "observation; pass act() the observation the env has just returned"
+                    )
+        return ObservationBuilder.agent_views(batch, agents, row)
 
     # helpers for subclasses -------------------------------------------------------------
     @property
@@ -99,3 +336,45 @@ class SchedulerBase:
     def placeable_slots(obs: dict[str, NDArray]) -> NDArray[np.int64]:
         """Pending slots whose task fits now (non-empty rows of ``alloc_mask``)."""
         return np.flatnonzero(obs["alloc_mask"][:, 0, :].any(axis=1))
+
+
+def _check_batch(observation: Any, kind: str) -> dict[str, NDArray]:
+    if not isinstance(observation, dict):
+        raise TypeError(
+            f"act() on the {kind} env takes the observation dict it returned (every key stacked "
+            f"over agents), got {type(observation).__name__}"
+        )
+    return observation
+
+
+def _stack(actions: Actions, agents: list[str]) -> NDArray[np.int64]:
+    """``(N, len(nvec))`` int64 actions in ``agents`` order."""
+    return np.stack([np.asarray(actions[a], dtype=np.int64).reshape(-1) for a in agents])
+
+
+def _row(infos: Mapping[str, Any], i: int, e: int) -> dict[str, Any]:
+    """Episode ``i``'s part of a vector env's infos (the ``_*`` masks and ``final_obs`` left out)."""
+    out: dict[str, Any] = {}
+    for k, v in infos.items():
+        if k.startswith("_") or k == "final_obs":
+            continue
+        if isinstance(v, Mapping):  # metrics: flat name -> (E, ...)
+            out[k] = {name: arr[i] for name, arr in v.items()}
+        elif isinstance(v, np.ndarray) and v.ndim and v.shape[0] == e:
+            out[k] = v[i]
+    return out
+
+
+def _split_infos(info: Mapping[str, Any], agents: list[str]) -> dict[str, dict[str, Any]]:
+    """Per-agent infos from one episode's stacked info (the central env's, a vector env's row).
+
+    The central env's nested step info carries them (``info["agents"]``); otherwise the agent
+    keys (outcomes, ``pending_task_ids``) are cut along their leading agent axis and the other
+    keys shared.
+    """
+    nested = info.get("agents")
+    if isinstance(nested, dict):
+        return nested
+    return {
+        a: {k: (v[j] if k in _AGENT_INFO_KEYS else v) for k, v in info.items()} for j, a in enumerate(agents)
+    }

@@ -24,7 +24,7 @@ class RandomTaskMinRequest(SchedulerBase):
 
     name = "random-task-min"
 
-    def act(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
+    def act_agents(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
         out: Actions = {}
         for agent, obs in observations.items():
             act = self.noop()

@@ -138,7 +138,7 @@ class HeuristicScheduler(SchedulerBase):
         hi = np.broadcast_to(upper, lo.shape).copy()
         return Candidates(slots, tasks, lo, hi)
 
-    def act(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
+    def act_agents(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
         """One action per live agent: ``K`` picks from :meth:`choose` (``K = 1`` in single mode)."""
         view = self.sim_view
         self.tracker.update(view)

@@ -22,7 +22,7 @@ class RandomScheduler(SchedulerBase):
 
     name = "random"
 
-    def act(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
+    def act_agents(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
         rng = self.rng
         actions: Actions = {}
         for agent, obs in observations.items():

@@ -93,7 +93,7 @@ class HGATScheduler(SchedulerBase):
         if self.policy is not None:
             self.policy.seed(seed)
 
-    def act(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
+    def act_agents(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
         """One batch-of-one forward pass for all agents of the round."""
         if self.policy is None or self.view is None:
             raise RuntimeError("HGATScheduler: bind(env) before act()")

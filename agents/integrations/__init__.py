@@ -38,7 +38,8 @@ class LibraryScheduler(SchedulerBase):
     ``bind`` builds the :class:`~edgesched_env.interface.Interface` of the bound env's config
     and :attr:`options`; each round, :meth:`observe` writes the env's latest observation
     (``env.last_obs_batch``) in that format, and :meth:`to_actions` turns the policy's joint
-    discrete codes (one per cluster) back into the env's actions. Subclasses implement ``act``.
+    discrete codes (one per cluster) back into the env's actions. Subclasses implement
+    ``act_agents``.
     """
 
     name = "library"

@@ -156,7 +156,7 @@ class RLlibScheduler(LibraryScheduler):
         super().__init__()
         self.module = module
 
-    def act(
+    def act_agents(
         self, observations: dict[str, dict[str, NDArray]], infos: dict[str, dict[str, Any]]
     ) -> dict[str, Any]:
         import torch

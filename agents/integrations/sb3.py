@@ -437,7 +437,7 @@ class SB3Scheduler(SchedulerBase):
         policy.set_training_mode(False)
         return policy
 
-    def act(
+    def act_agents(
         self, observations: dict[str, dict[str, NDArray]], infos: dict[str, dict[str, Any]]
     ) -> dict[str, NDArray[np.int64]]:
         assert self.interface is not None and self._env is not None

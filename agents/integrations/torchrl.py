@@ -308,7 +308,7 @@ class TorchRLScheduler(LibraryScheduler):
         super().__init__()
         self.actor = actor
 
-    def act(
+    def act_agents(
         self, observations: dict[str, dict[str, NDArray]], infos: dict[str, dict[str, Any]]
     ) -> dict[str, Any]:
         import torch
