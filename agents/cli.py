@@ -441,6 +441,14 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # bad presets, overrides, scheduler names: a clear message, no trace
         print(f"edgesched {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:  # an optional library: one line naming the extra, no trace
+        from agents._optional import as_missing_extra
+
+        missing = as_missing_extra(exc, f"edgesched {args.command}")
+        if missing is None:
+            raise
+        print(f"edgesched {args.command}: error: {missing}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
