@@ -41,7 +41,7 @@ EXTRAS: dict[str, str] = {
     "plan": "the clairvoyant `oracle-plan` reference (OR-Tools CP-SAT)",
     "tb": "TensorBoard event files from `edgesched train`",
     "ray": "`edgesched bench --backend ray` (Ray core)",
-    "dev": "everything above but rllib/benchmarl, and the test and lint tools",
+    "dev": "everything above but rllib, benchmarl and tb, and the test and lint tools",
 }
 
 #: The modules a feature of each extra imports, checked in this order by :func:`require_extra`.
@@ -54,7 +54,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "rllib": ("torch", "ray.rllib"),
     "viz": ("matplotlib",),
     "plan": ("ortools",),
-    "tb": ("torch", "tensorboard"),
+    "tb": ("tensorboard",),  # written through torch.utils.tensorboard: with [agents]
 }
 
 #: The extra each optional part of the package needs (a key is a module or a package prefix).
@@ -71,7 +71,7 @@ MODULE_EXTRAS: dict[str, str] = {
 }
 
 #: The extras whose libraries depend on torch: pin it in the same pip command.
-_TORCH_EXTRAS = frozenset({"agents", "sb3", "torchrl", "benchmarl", "rllib", "tb", "dev"})
+_TORCH_EXTRAS = frozenset({"agents", "sb3", "torchrl", "benchmarl", "rllib", "dev"})
 
 
 class MissingExtraError(ModuleNotFoundError):
