@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed
 # tests/benchmarl) run in an environment of their own
 PINNED_VENV := .venv-pinned
 PINNED_STAMP := $(PINNED_VENV)/.installed
+# a base install (no extra: no torch, no matplotlib) for tests/base_install: what `pip install -e .`
+# gives a user; pytest is its only addition
+BASE_VENV := .venv-base
+BASE_STAMP := $(BASE_VENV)/.installed
 
 .PHONY: setup bench test lint clean
 
@@ -23,17 +27,25 @@ $(PINNED_STAMP): pyproject.toml Makefile
 	@$(PINNED_VENV)/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0" -e ".[rllib,benchmarl]" "pytest>=8" "pytest-xdist>=3" "hypothesis>=6.100" 2>&1 | grep -v "is ignored" || true
 	@$(PINNED_VENV)/bin/python -c "import ray.rllib, benchmarl, edgesched_env, agents" && touch $(PINNED_STAMP)
 
+$(BASE_STAMP): pyproject.toml Makefile
+	@test -x $(BASE_VENV)/bin/python || $(PY) -m venv $(BASE_VENV)
+	@$(BASE_VENV)/bin/python -m pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v "is ignored" || true
+	@$(BASE_VENV)/bin/python -m pip install -q --disable-pip-version-check -e . "pytest>=8" 2>&1 | grep -v "is ignored" || true
+	@$(BASE_VENV)/bin/python -c "import edgesched_env, agents.cli" && touch $(BASE_STAMP)
+
 setup: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/edgesched bench --seeds 3 --workers 2
 
-test: $(STAMP) $(PINNED_STAMP)
+test: $(STAMP) $(PINNED_STAMP) $(BASE_STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 	EDGESCHED_PINNED=1 $(PINNED_VENV)/bin/python -m pytest -n 2 -q -p no:cacheprovider tests/rllib tests/benchmarl
+	@# --confcutdir: not tests/conftest.py (it imports hypothesis, which a base install lacks)
+	EDGESCHED_BASE=1 $(BASE_VENV)/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/base_install tests/base_install
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) $(PINNED_VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(PINNED_VENV) $(BASE_VENV) build *.egg-info .pytest_cache

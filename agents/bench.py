@@ -93,9 +93,9 @@ class CellResult:
 
 def _run_on_ray(cells: list[Cell], workers: int, address: str | None) -> list[CellResult]:
     """Every cell as a Ray task (one CPU each), results in ``cells`` order."""
-    from agents.integrations import require
+    from agents._optional import require
 
-    ray = require("ray", "ray")
+    ray = require("ray", "ray", "backend='ray'")
     started = False
     if not ray.is_initialized():
         if address is None:

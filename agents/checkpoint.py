@@ -101,9 +101,14 @@ from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
-import safetensors
-import safetensors.torch
-import torch
+
+from agents._optional import require_extra
+
+require_extra("agents", "agents.checkpoint")
+
+import safetensors  # noqa: E402
+import safetensors.torch  # noqa: E402
+import torch  # noqa: E402
 
 __all__ = [
     "FORMAT",

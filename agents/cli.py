@@ -433,13 +433,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_extras(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """``(extra, feature)`` pairs that the command ``args`` needs, checked before any work."""
+    needs = {"train": [("agents", "training")], "eval": [("agents", "evaluating a trained agent")]}
+    out = list(needs.get(args.command, []))
+    if getattr(args, "backend", None) == "ray":
+        out.append(("ray", "--backend ray"))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``edgesched`` console script."""
+    """Entry point of the ``edgesched`` console script.
+
+    A missing optional library (a command's extra, a scheduler's, a backend's) is one line on
+    stderr naming the extra to install, exit status 2, before any work where it can be known."""
     args = build_parser().parse_args(argv)
     try:
+        from agents._optional import require_extra
+
+        for extra, feature in _command_extras(args):
+            require_extra(extra, feature)
         return int(args.func(args))
     except ValueError as exc:  # bad presets, overrides, scheduler names: a clear message, no trace
         print(f"edgesched {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:  # an optional library: one line naming the extra, no trace
+        from agents._optional import as_missing_extra
+
+        missing = as_missing_extra(exc, "this command")
+        if missing is None:
+            raise
+        print(f"edgesched {args.command}: error: {missing}", file=sys.stderr)
         return 2
 
 

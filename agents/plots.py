@@ -28,10 +28,11 @@ __all__ = ["gantt_lanes", "plot_all"]
 
 
 def _pyplot() -> Any:
-    try:
-        import matplotlib
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ImportError("plots need matplotlib: pip install 'edgesched[viz]'") from exc
+    """pyplot on the Agg backend, or :class:`agents._optional.MissingExtraError` naming ``[viz]``
+    (an ``ImportError``, as before)."""
+    from agents._optional import require
+
+    matplotlib = require("matplotlib", "viz", "plotting")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

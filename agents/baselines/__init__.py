@@ -85,11 +85,29 @@ def heuristic_names() -> list[str]:
 PRETRAINED_NAMES: dict[str, str | None] = {"hgat": None, "hgat-greedy": "greedy", "hgat-sample": "sample"}
 
 
+def _extra_of_name(name: str) -> str | None:
+    """The extra the scheduler ``name`` needs beyond the base install, or ``None``."""
+    if name.split(":", 1)[0] in PRETRAINED_NAMES:  # hgat, hgat:PATH, hgat-greedy:PATH, ...
+        return "agents"
+    if name.startswith("sb3:"):
+        return "sb3"
+    return "plan" if name == "oracle-plan" else None
+
+
 def make_scheduler(name: str) -> SchedulerBase:
     """Instantiate a registered scheduler by name, or a trained agent by ``hgat:PATH`` (the decision
     mode its training selected), ``hgat-greedy:PATH`` or ``hgat-sample:PATH``, ``PATH`` a checkpoint
     directory; the bare ``hgat``, ``hgat-greedy`` and ``hgat-sample`` load the shipped checkpoint
-    of the preset of the env they are bound to (:mod:`agents.pretrained`)."""
+    of the preset of the env they are bound to (:mod:`agents.pretrained`).
+
+    A name whose scheduler needs an extra that is not installed raises
+    :class:`agents._optional.MissingExtraError` naming it (``hgat*``: ``[agents]``, ``sb3:``:
+    ``[sb3]``, ``oracle-plan``: ``[plan]``)."""
+    extra = _extra_of_name(name)
+    if extra is not None:
+        from agents._optional import require_extra
+
+        require_extra(extra, f"{name!r} scheduler")
     if name in PRETRAINED_NAMES:
         from agents.hgat.scheduler import HGATScheduler
 

@@ -7,7 +7,6 @@ one): :mod:`agents.integrations.sb3` (stable-baselines3 / sb3-contrib). See
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from agents import _optional
 from agents.base import SchedulerBase
 from edgesched_env.interface import Interface, InterfaceOptions
 from edgesched_env.observation import ObservationBuilder
@@ -22,14 +22,10 @@ from edgesched_env.observation import ObservationBuilder
 __all__ = ["LibraryScheduler", "require"]
 
 
-def require(module: str, extra: str) -> ModuleType:
-    """Import ``module`` or raise an ``ImportError`` that names the extra to install."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImportError(
-            f"this integration needs {module.split('.')[0]!r}: pip install torch==2.13.0 'edgesched[{extra}]'"
-        ) from exc
+def require(module: str, extra: str, feature: str = "this integration") -> ModuleType:
+    """Import ``module`` or raise :class:`agents._optional.MissingExtraError` naming ``extra``
+    (see :func:`agents._optional.require`)."""
+    return _optional.require(module, extra, feature)
 
 
 class LibraryScheduler(SchedulerBase):

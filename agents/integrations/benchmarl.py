@@ -36,10 +36,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.integrations import require
+from agents._optional import require_extra
 from edgesched_env.presets import preset_names
 
-require("benchmarl", "benchmarl")  # the extra also pins a torchrl BenchMARL supports
+require_extra("benchmarl", "agents.integrations.benchmarl")  # the extra pins a torchrl it supports
 
 from benchmarl.environments.common import Task, TaskClass  # noqa: E402
 from benchmarl.experiment.callback import Callback  # noqa: E402

@@ -28,9 +28,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.integrations import LibraryScheduler, require
+from agents._optional import require_extra
+from agents.integrations import LibraryScheduler
 
-require("ray.rllib", "rllib")
+require_extra("rllib", "agents.integrations.rllib")
 
 from ray.rllib.env.multi_agent_env import MultiAgentEnv  # noqa: E402
 

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from agents._optional import require_extra
 from agents.base import SchedulerBase
 from agents.integrations import require
 from edgesched_env.config import EnvConfig
@@ -57,6 +58,11 @@ _EXTRA = "sb3"
 VIEWS = ("central", "shared")
 #: the interface options used unless given: the strict mask (a task that does not fit is masked).
 DEFAULT_OPTIONS = {"mask": "strict"}
+
+
+def _need(feature: str) -> None:
+    """:class:`~agents._optional.MissingExtraError` naming ``[sb3]`` unless all of it is installed."""
+    require_extra(_EXTRA, f"sb3.{feature}")
 
 
 def _vec_env_base() -> type:
@@ -228,6 +234,7 @@ def SharedPolicyVecEnv(
     return and the episode's rounds, for SB3's logger) and the episode's ``mean_jct`` (slots).
     ``overrides``: config overrides and interface options (default ``mask="strict"``).
     """
+    _need("SharedPolicyVecEnv")
     options = {**DEFAULT_OPTIONS, **pop_interface_options(overrides)}
     return _make_shared_class()(preset, num_envs, options, overrides)
 
@@ -236,6 +243,7 @@ def central_vec_env(
     preset: str | EnvConfig = "tapfinger-synthetic", num_envs: int = 8, **overrides: Any
 ) -> Any:
     """SB3 ``VecEnv`` of ``num_envs`` central views (``DummyVecEnv``; each serves ``action_masks``)."""
+    _need("central_vec_env")
     vec = require("stable_baselines3.common.vec_env", _EXTRA)
     import gymnasium as gym
 
@@ -306,6 +314,7 @@ def train(
     Training episodes are seeded ``1_000_000 + 1000 * seed + b`` (never the bench's seeds 0..999).
     ``ppo_kwargs`` go to ``MaskablePPO`` (``n_steps``, ``batch_size``, ``policy_kwargs``, ...).
     """
+    _need("train")
     contrib = require("sb3_contrib", _EXTRA)
     env = make_vec_env(view, preset, num_envs, **(overrides or {}))
     env.seed(1_000_000 + 1000 * seed)
@@ -330,6 +339,7 @@ def _options_of(env: Any) -> dict[str, str]:
 
 def save(model: Any, path: str | Path, preset: str | EnvConfig, *, view: str | None = None) -> Path:
     """Write ``model``'s policy weights and how to rebuild it (an edgesched checkpoint, no pickle)."""
+    _need("save")
     from agents.checkpoint import json_safe, save_checkpoint
 
     info = getattr(model, "_edgesched", None) or {}
@@ -353,6 +363,7 @@ def save(model: Any, path: str | Path, preset: str | EnvConfig, *, view: str | N
 
 def load(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(meta, policy state dict)`` of a saved model (checked, no pickle)."""
+    _need("load")
     from agents.checkpoint import CheckpointCorruptedError, load_checkpoint
 
     ckpt = load_checkpoint(path)
@@ -384,6 +395,7 @@ class SB3Scheduler(SchedulerBase):
         policy_kwargs: dict[str, Any] | None = None,
         source: str = "",
     ) -> None:
+        _need("SB3Scheduler")
         super().__init__()
         _check_view(view)
         self.policy = policy
@@ -464,6 +476,7 @@ class SB3Scheduler(SchedulerBase):
 
 def as_scheduler(model_or_path: Any, view: str | None = None) -> SB3Scheduler:
     """A bench scheduler from a model made by :func:`train` or a directory written by :func:`save`."""
+    _need("as_scheduler")
     if isinstance(model_or_path, (str, Path)):
         meta, state = load(model_or_path)
         return SB3Scheduler(
@@ -547,6 +560,7 @@ def hgat_policy_kwargs(
     preset: str, hidden: int = 32, layers: int = 1, heads: int = 2, **extra: Any
 ) -> dict[str, Any]:
     """``policy_kwargs`` that put the HGAT encoder in front of MaskablePPO's heads (central view)."""
+    _need("hgat_policy_kwargs")
     return {
         "features_extractor_class": _hgat_extractor_class(),
         "features_extractor_kwargs": {"preset": preset, "hidden": hidden, "layers": layers, "heads": heads},

@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.integrations import LibraryScheduler, require
+from agents._optional import require_extra
+from agents.integrations import LibraryScheduler
 from edgesched_env.config import EnvConfig
 
 __all__ = ["EdgeSchedTorchRLEnv", "TorchRLScheduler", "as_scheduler", "make_env", "train_ppo"]
@@ -42,8 +43,12 @@ _EXTRA = "torchrl"
 OPTIONS = {"obs_layout": "flat", "action_format": "discrete"}
 
 
+def _need(feature: str) -> None:
+    """:class:`~agents._optional.MissingExtraError` naming ``[torchrl]`` unless it is installed."""
+    require_extra(_EXTRA, f"torchrl.{feature}")
+
+
 def _env_class() -> type:
-    require("torchrl", _EXTRA)
     import torch
     from tensordict import TensorDict, TensorDictBase
     from torchrl.data import Binary, Categorical, Composite, Unbounded
@@ -142,6 +147,7 @@ def EdgeSchedTorchRLEnv(
     preset: str | EnvConfig = "tapfinger-synthetic", num_envs: int = 8, **overrides: Any
 ) -> Any:
     """The native TorchRL env (see the module docstring); ``overrides``: config overrides."""
+    _need("EdgeSchedTorchRLEnv")
     bad = sorted(set(overrides) & {"obs_layout", "action_format"})
     if bad:
         raise ValueError(
@@ -231,6 +237,7 @@ def train_ppo(
     "env", "frames", "mask_violations", "episodes"}``; ``mask_violations`` counts collected
     actions outside their mask (0 expected: ``MaskedCategorical`` only samples inside it).
     """
+    _need("train_ppo")
     import torch
     from torchrl.data import LazyTensorStorage, ReplayBuffer, SamplerWithoutReplacement
     from torchrl.objectives import ClipPPOLoss, ValueEstimators
@@ -305,6 +312,7 @@ class TorchRLScheduler(LibraryScheduler):
     options = OPTIONS
 
     def __init__(self, actor: Any) -> None:
+        _need("TorchRLScheduler")
         super().__init__()
         self.actor = actor
 

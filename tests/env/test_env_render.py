@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 import edgesched_env
 from edgesched_env.central_env import CentralEdgeSchedEnv
 from edgesched_env.presets import preset_names
+from edgesched_env.render import _PALETTE, RGB_HEIGHT, RGB_WIDTH
 from edgesched_env.testing import masked_random_policy
 
 
@@ -99,39 +99,71 @@ def test_central_view_renders_through_the_parallel_env():
     env.close()
 
 
-def test_rgb_render_leaves_the_users_matplotlib_backend_alone():
-    matplotlib = pytest.importorskip("matplotlib")
-    original = matplotlib.get_backend()
-    try:
-        matplotlib.use("svg")
-        env = edgesched_env.parallel_env("tapfinger-synthetic", render_mode="rgb_array", num_tasks=5)
-        env.reset(seed=0)
-        assert env.render().ndim == 3
-        assert matplotlib.get_backend().lower() == "svg"
-    finally:
-        matplotlib.use(original)
-
-
-def test_rgb_render_without_matplotlib_names_the_extra(monkeypatch):
+@pytest.fixture
+def no_matplotlib(monkeypatch):
+    """matplotlib absent, as on a base install: every import of it raises ModuleNotFoundError."""
     import sys
 
-    env = edgesched_env.parallel_env("tapfinger-synthetic", render_mode="rgb_array", num_tasks=5)
-    env.reset(seed=0)
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(ImportError, match=r"edgesched\[viz\]"):
-        env.render()
 
 
-def test_rgb_array_is_advertised_only_where_it_can_work(monkeypatch):
-    import edgesched_env.render as render
+def test_rgb_array_is_advertised_and_works_without_matplotlib(no_matplotlib):
+    env = edgesched_env.parallel_env("tapfinger-synthetic", render_mode="rgb_array", num_tasks=20)
+    assert "rgb_array" in env.metadata["render_modes"]
+    assert set(env.metadata["render_modes"]) == {"human", "ansi", "rgb_array"}
+    play(env, 15)
+    img = env.render()
+    assert img.shape == (RGB_HEIGHT, RGB_WIDTH, 3) and img.dtype == np.uint8
 
-    env = edgesched_env.parallel_env("tapfinger-synthetic")
-    assert env.metadata["render_modes"] is render.RENDER_MODES
-    assert ("rgb_array" in render.RENDER_MODES) == (importlib.util.find_spec("matplotlib") is not None)
-    monkeypatch.setattr(render, "RENDER_MODES", ["human", "ansi"])  # as on an install without [viz]
-    with pytest.raises(ValueError, match=r"edgesched\[viz\]"):
-        edgesched_env.parallel_env("tapfinger-synthetic", render_mode="rgb_array")
+
+def test_rgb_array_is_deterministic_and_follows_the_state():
+    a = edgesched_env.parallel_env("tapfinger-synthetic", render_mode="rgb_array", num_tasks=30)
+    b = edgesched_env.parallel_env("tapfinger-synthetic", render_mode="rgb_array", num_tasks=30)
+    play(a, 20, seed=3)
+    play(b, 20, seed=3)
+    assert np.array_equal(a.render(), b.render())
+    play(b, 40, seed=3)
+    assert not np.array_equal(a.render(), b.render())
+
+
+def test_rgb_array_gauges_are_the_used_share_of_each_resource():
+    env = edgesched_env.parallel_env("tapfinger-hetero6", render_mode="rgb_array", num_tasks=40)
+    play(env, 30, seed=1)
+    img = env.render()
+    n, r = env.config.num_clusters, env.config.num_resources
+    band = (RGB_HEIGHT * 3 // 5 - 8) / n
+    row_h = (int(band) - 3) // (r + 1)
+    width = RGB_WIDTH - 16
+    v = env.view
+    for i in range(n):
+        for k in range(r):
+            y = 8 + int(i * band) + k * row_h
+            filled = int((img[y, 8 : 8 + width] == _PALETTE[k]).all(axis=1).sum())
+            share = (v.capacity[i, k] - v.free[i, k]) / v.capacity[i, k]
+            assert filled == round(width * share), (i, k)
+
+
+def test_rgb_array_check_env_and_sb3_without_matplotlib(no_matplotlib):
+    import gymnasium as gym
+    from gymnasium.utils.env_checker import check_env
+
+    env = gym.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-synthetic", render_mode="rgb_array")
+    check_env(env.unwrapped)
+    env.close()
+    env_util = pytest.importorskip("stable_baselines3.common.env_util")
+    venv = env_util.make_vec_env(
+        "edgesched/EdgeSchedCentral-v0",
+        n_envs=2,
+        env_kwargs={"preset": "tapfinger-synthetic", "num_tasks": 10, "render_mode": "rgb_array"},
+    )
+    venv.reset()
+    frames = venv.get_images()
+    assert len(frames) == 2 and all(f.shape == (RGB_HEIGHT, RGB_WIDTH, 3) for f in frames)
+    venv.close()
+
+
+def test_unknown_render_modes_name_the_valid_ones():
     with pytest.raises(ValueError, match="render_mode must be one of"):
         edgesched_env.parallel_env("tapfinger-synthetic", render_mode="png")
