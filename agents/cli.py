@@ -214,15 +214,29 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    written = write_outputs(result, out_dir, plots=not args.no_plots, baselines=vs)
+    written = write_outputs(result, out_dir, plots=False, baselines=vs)  # the results first, then plots
     rows = summarize(result, vs)
     print(
         f"preset {result.preset}  seeds {seeds[0]}..{seeds[-1]} ({len(seeds)})  JCT in slots; "
         "vs X = (X - scheduler) / X of the mean JCT"
     )
     print(format_table(rows, markdown=args.markdown, baselines=vs))
+    written += _draw_plots(result, out_dir, plots=not args.no_plots)
     print(f"wrote {len(written)} files to {out_dir}/")
     return 0
+
+
+def _draw_plots(result: Any, out_dir: str | Path, plots: bool) -> list[Path]:
+    """The plots of a bench or eval, drawn after its results are written (``plots``: not
+    ``--no-plots``); without matplotlib one line on stderr says how to get them, and nothing fails."""
+    if not plots:
+        return []
+    from agents.plots import VIZ_HINT, matplotlib_available, plot_all
+
+    if not matplotlib_available():
+        print(f"no plots drawn ({VIZ_HINT}); the results are written", file=sys.stderr)
+        return []
+    return plot_all(result, out_dir)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -256,6 +270,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         fields["bayes"] = False
     cfg = TrainConfig.from_dict(fields)
     result = train(cfg, args.out, resume=args.resume, progress=not args.no_progress)
+    from agents.plots import VIZ_HINT, matplotlib_available
+
+    if not matplotlib_available():  # train skips its curve then; say so once
+        print(f"no training_curve.png drawn ({VIZ_HINT}); progress.csv holds the curve", file=sys.stderr)
     print(
         f"trained {result.iterations} iterations, {result.rounds} rounds in {result.wall_s:.0f} s "
         f"({result.rounds / max(result.wall_s, 1e-9):.0f} rounds/s); best selection mean JCT "
@@ -264,24 +282,46 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_out_dir(checkpoint: Path, run_dir: Path | None, preset: str) -> Path:
+    """The default ``--out`` of ``edgesched eval``: ``./eval-NAME-PRESET`` in the working directory,
+    NAME being the run directory's name (with ``-last`` for its ``last/``), else the checkpoint's."""
+    if run_dir is None:
+        name = checkpoint.resolve().name
+    else:
+        name = run_dir.resolve().name + ("" if checkpoint.name == "best" else f"-{checkpoint.name}")
+    return Path(f"eval-{name}-{preset}")
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from agents.bench import format_table, run_bench, summarize, write_outputs
-    from agents.checkpoint import load_checkpoint
+    from agents.bench import check_writable, format_table, run_bench, summarize, write_outputs
+    from agents.checkpoint import load_checkpoint, resolve_checkpoint_dir
 
     overrides = dict(_parse_override(s) for s in args.set)  # bad options fail before any loading
-    meta = load_checkpoint(args.checkpoint, groups=()).meta
+    checkpoint, run_dir = resolve_checkpoint_dir(args.checkpoint)
+    if checkpoint != Path(args.checkpoint):
+        print(f"--checkpoint {args.checkpoint} is a training run: using {checkpoint}", file=sys.stderr)
+    meta = load_checkpoint(checkpoint, groups=()).meta
     preset = args.preset or meta.get("trained_on")
     if not preset:
-        raise ValueError(f"{args.checkpoint}: no preset recorded; pass --preset")
-    spec = f"hgat{'-' + args.mode if args.mode else ''}:{args.checkpoint}"
+        raise ValueError(f"{checkpoint}: no preset recorded; pass --preset")
+    out_dir = Path(args.out) if args.out else _eval_out_dir(checkpoint, run_dir, preset)
+    for inside in (checkpoint, run_dir):
+        if inside is not None and out_dir.resolve().is_relative_to(inside.resolve()):
+            default = _eval_out_dir(checkpoint, run_dir, preset)
+            raise ValueError(
+                f"--out {out_dir} is inside {inside}: eval never writes into a checkpoint or training "
+                f"run directory; pass an --out outside it (the default is ./{default})"
+            )
+    spec = f"hgat{'-' + args.mode if args.mode else ''}:{checkpoint}"
     names = [spec] + [n.strip() for n in args.baselines.split(",") if n.strip()]
     seeds = list(range(args.seed_start, args.seed_start + args.seeds))
+    check_writable(out_dir)  # before any work, not after every episode
     result = run_bench(preset, names, seeds, workers=args.workers, progress=not args.no_progress, **overrides)
-    out_dir = args.out or str(Path(args.checkpoint) / f"eval-{preset}")
-    written = write_outputs(result, out_dir, plots=not args.no_plots, baselines=[])
+    written = write_outputs(result, out_dir, plots=False, baselines=[])  # the results first, then plots
     rows = summarize(result, [])
     print(f"preset {preset}  seeds {seeds[0]}..{seeds[-1]} ({len(seeds)})  JCT in slots")
     print(format_table(rows, markdown=args.markdown, baselines=[]))
+    written += _draw_plots(result, out_dir, plots=not args.no_plots)
     print(f"wrote {len(written)} files to {out_dir}/")
     return 0
 
@@ -410,7 +450,12 @@ def build_parser() -> argparse.ArgumentParser:
         "eval",
         help="evaluate a trained agent against baselines on held-out seeds (the bench table)",
     )
-    p.add_argument("--checkpoint", required=True, help="checkpoint directory (e.g. runs/x/best)")
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        help="a checkpoint directory (runs/x/best, runs/x/last) or the run directory that "
+        "edgesched train --out wrote (runs/x: its best/ is used)",
+    )
     p.add_argument("--preset", default=None, help="default: the preset it was trained on")
     p.add_argument("--seeds", type=_int_at_least(1), default=10, help="number of seeds (default 10)")
     p.add_argument(
@@ -424,7 +469,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="decision mode (default: the one the training run selected)",
     )  # fmt: skip
     p.add_argument("--workers", type=_int_at_least(1), default=1)
-    p.add_argument("--out", default=None, help="output directory (default CHECKPOINT/eval-PRESET)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="output directory, never inside the checkpoint or run directory (default "
+        "./eval-RUN-PRESET in the working directory: RUN is the run directory's name, with -last "
+        "for its last/; the checkpoint directory's name for a checkpoint outside a run)",
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="env config override")
     p.add_argument("--no-plots", action="store_true")
     p.add_argument("--no-progress", action="store_true")

@@ -24,7 +24,20 @@ import numpy as np
 if TYPE_CHECKING:
     from agents.bench import BenchResult
 
-__all__ = ["gantt_lanes", "plot_all"]
+__all__ = ["VIZ_HINT", "gantt_lanes", "matplotlib_available", "plot_all"]
+
+
+VIZ_HINT = "plots need matplotlib: pip install 'edgesched[viz]'"
+"""The one line said (and raised) when a plot is asked for on an install without matplotlib."""
+
+
+def matplotlib_available() -> bool:
+    """Whether ``import matplotlib`` works (it is in the ``[viz]`` extra, not in a base install)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _pyplot() -> Any:

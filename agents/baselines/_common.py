@@ -37,6 +37,7 @@ __all__ = [
     "fit_speed_function",
     "resource_index",
     "speed_features",
+    "two_distinct_rows",
 ]
 
 
@@ -331,6 +332,13 @@ class TaskTracker:
         )
 
 
+def two_distinct_rows(alloc: NDArray[np.float64]) -> bool:
+    """Whether ``alloc`` ``(n, R)`` holds two rows that differ after rounding to 6 decimals (what
+    ``np.unique(np.round(alloc, 6), axis=0).shape[0] >= 2`` says, without sorting the rows)."""
+    rounded = np.round(alloc, 6)
+    return bool(rounded.shape[0] >= 2 and (rounded != rounded[:1]).any())
+
+
 # ------------------------------------------------------------------------------ speed function
 def speed_features(
     alloc: NDArray[Any], cpu_idx: int, gpu_idx: int, extra_idx: tuple[int, ...] = ()
@@ -440,6 +448,9 @@ class DurationModel:
         self._coef: list[NDArray[np.float64] | None] = [None] * num_types
         self._mean: list[float | None] = [None] * num_types
         self._seen = -1
+        #: the samples each type was last fitted to: a type whose samples did not change since is
+        #: not refitted (its fit is a function of them alone)
+        self._fitted_to: list[tuple[NDArray[np.float64], NDArray[np.float64]] | None] = [None] * num_types
 
     def _refresh(self) -> None:
         if self._seen == self.tracker.num_samples:
@@ -449,9 +460,12 @@ class DurationModel:
             alloc, dur = self.tracker.samples_of(k)
             if dur.shape[0] == 0:
                 continue
+            last = self._fitted_to[k]
+            if last is not None and np.array_equal(last[0], alloc) and np.array_equal(last[1], dur):
+                continue
+            self._fitted_to[k] = (alloc, dur)
             self._mean[k] = float(dur.mean())
-            distinct = np.unique(np.round(alloc, 6), axis=0).shape[0]
-            if dur.shape[0] >= self.min_samples and distinct >= 2:
+            if dur.shape[0] >= self.min_samples and two_distinct_rows(alloc):
                 self._coef[k] = fit_speed_function(
                     alloc, dur, self.cpu_idx, self.gpu_idx, self.extra_idx, self.criterion
                 )
@@ -513,10 +527,16 @@ class DurationModel:
         The fraction done is estimated as active slots / estimated duration at the task's
         time-averaged allocation (capped at 95%, since the estimate may be short).
         """
+        return self.remaining_factor(task, type_idx, cluster) * self.predict(type_idx, alloc, cluster)
+
+    def remaining_factor(self, task: int, type_idx: int, cluster: int | None = None) -> float:
+        """``1 - `` the estimated fraction done of a task (see :meth:`remaining`, which is this
+        times the estimated duration): the same for every allocation, so a caller that tries
+        many allocations of one task computes it once."""
         tr = self.tracker
         active = int(tr.active_slots[task]) if task < tr.active_slots.shape[0] else 0
         frac = 0.0
         if active > 0:
             avg = tr.attained[task] / active
             frac = min(0.95, active / float(self.predict(type_idx, avg[None], cluster)[0]))
-        return (1.0 - frac) * self.predict(type_idx, alloc, cluster)
+        return 1.0 - frac

@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import nnls
 
-from agents.baselines._common import DurationModel, TaskTracker
+from agents.baselines._common import DurationModel, TaskTracker, two_distinct_rows
 
 __all__ = ["MonotoneDurationModel", "monotone_features"]
 
@@ -62,6 +62,9 @@ class _Layout:
         self.other = tuple(r for r in range(max_level.shape[0]) if r != gpu_idx)
         # a resource r per gpu ranges over [1 / max_g, max_r] (units below 1 count as 1/2)
         self.ratio_knots = {r: _knots(0.5 / max_g, float(max(1, int(max_level[r])))) for r in self.other}
+        # their logs, computed once (the features are evaluated thousands of times per episode)
+        self.log_gpu_knots = np.log(self.gpu_knots)[None, :]
+        self.log_ratio_knots = {r: np.log(k)[None, :] for r, k in self.ratio_knots.items()}
 
     @property
     def width(self) -> int:
@@ -73,11 +76,15 @@ def monotone_features(alloc: NDArray[Any], layout: _Layout) -> NDArray[np.float6
     its resource). Units below 1 count as 1 gpu, or half a unit of another resource."""
     a = np.atleast_2d(np.asarray(alloc, dtype=np.float64))
     log_g = np.log(np.maximum(a[:, layout.gpu_idx], 1.0))
-    cols = [np.maximum(0.0, np.log(layout.gpu_knots)[None, :] - log_g[:, None])]
+    cols = [np.maximum(0.0, layout.log_gpu_knots - log_g[:, None])]
     for r in layout.other:
         log_x = np.log(np.maximum(a[:, r], 0.5)) - log_g
-        cols.append(np.maximum(0.0, np.log(layout.ratio_knots[r])[None, :] - log_x[:, None]))
+        cols.append(np.maximum(0.0, layout.log_ratio_knots[r] - log_x[:, None]))
     return np.concatenate(cols, axis=1)
+
+
+#: a fit of :meth:`MonotoneDurationModel._solve`: (offsets, log mean per type, coefficients per type)
+_Fit = tuple[NDArray[np.float64], dict[int, float], dict[int, NDArray[np.float64]]]
 
 
 def _bic(
@@ -138,6 +145,9 @@ class MonotoneDurationModel(DurationModel):
         self._seen_key: tuple[int, int] = (-1, -1)
         self.offsets = np.zeros(num_clusters)
         self._log_mean: list[float | None] = [None] * num_types
+        #: the fit of the completed samples alone, with its inputs: they change only when a task
+        #: completes, while the refit with the censored samples runs every slot
+        self._done_fit: tuple[tuple[NDArray[Any], ...], _Fit] | None = None
 
     def _refresh(self) -> None:
         tr = self.tracker
@@ -151,7 +161,11 @@ class MonotoneDurationModel(DurationModel):
         hosts = np.asarray(tr.sample_host)
         slots = np.asarray(tr.sample_slots) - np.asarray(tr.sample_delay)
         allocs = np.stack(tr.sample_alloc)
-        self._fit_all(types, hosts, slots, allocs)
+        inputs = (types, hosts, slots, allocs)
+        memo = self._done_fit
+        if memo is None or not all(np.array_equal(a, b) for a, b in zip(memo[0], inputs)):
+            memo = self._done_fit = (inputs, self._solve(*inputs))
+        self._apply(memo[1])  # what _fit_all(*inputs) writes: the fit is a function of its inputs
         # censored samples: a running task older than its estimate will take at least its age;
         # without them a model that underrates a resource learns so only when the slow tasks
         # it caused finish, which under load comes too late
@@ -199,27 +213,50 @@ class MonotoneDurationModel(DurationModel):
         allocs: NDArray[np.float64],
     ) -> None:
         """Fit every type's coefficients and the cluster offsets to these samples."""
+        self._apply(self._solve(types, hosts, slots, allocs))
+
+    def _apply(self, fit: _Fit) -> None:
+        """Write a :meth:`_solve` result into the model (types it did not fit keep their state)."""
+        offsets, log_mean, coef = fit
+        self.offsets = offsets.copy()
+        for k, m in log_mean.items():
+            self._log_mean[k] = m
+        for k, c in coef.items():
+            self._coef[k] = c.copy()
+
+    def _solve(
+        self,
+        types: NDArray[np.int64],
+        hosts: NDArray[np.int64],
+        slots: NDArray[np.float64],
+        allocs: NDArray[np.float64],
+    ) -> _Fit:
+        """The fit of :meth:`_fit_all`, a function of the samples alone: ``(offsets (N,), log
+        mean per type seen, coefficients per type fitted)``."""
         n = types.shape[0]
         y = np.log(np.maximum(slots, 1.0))
         x = monotone_features(allocs, self.layout)
-        distinct = np.unique(np.round(allocs, 6), axis=0).shape[0]
+        distinct_ok = two_distinct_rows(allocs)
         offsets = np.zeros_like(self.offsets)
+        sels = [np.flatnonzero(types == k) for k in range(self.num_types)]
+        own_ok = [two_distinct_rows(allocs[sel]) for sel in sels]
+        log_mean: dict[int, float] = {}
+        coefs: dict[int, NDArray[np.float64]] = {}
         for _ in range(3):  # backfitting: the shapes, then the pooled cluster offsets
             yo = y - offsets[hosts]
             pooled = None
-            if n >= self.min_samples and distinct >= 2:
+            if n >= self.min_samples and distinct_ok:
                 pooled = self._fit_pooled(x, yo, types)
             pred = np.zeros(n)
             for k in range(self.num_types):
-                sel = np.flatnonzero(types == k)
+                sel = sels[k]
                 if sel.shape[0]:
-                    self._log_mean[k] = float(yo[sel].mean())
+                    log_mean[k] = float(yo[sel].mean())
                 if pooled is None:
                     pred[sel] = yo[sel].mean() if sel.shape[0] else 0.0
                     continue
                 shape, _ = pooled
-                own = np.unique(np.round(allocs[sel], 6), axis=0).shape[0] if sel.shape[0] else 0
-                if sel.shape[0] < self.min_samples or own < 2:
+                if sel.shape[0] < self.min_samples or not own_ok[k]:
                     pred[sel] = yo[sel].mean() if sel.shape[0] else 0.0
                     continue
                 b = float(np.mean(yo[sel] - x[sel] @ shape))
@@ -233,7 +270,7 @@ class MonotoneDurationModel(DurationModel):
                 mine = self._fit(x[sel], yo[sel], prior=shape, weight=noise / self.prior_var)
                 if _bic(mine, x[sel], yo[sel]) < _bic(coef, x[sel], yo[sel], free_shape=False):
                     coef = mine
-                self._coef[k] = coef
+                coefs[k] = coef
                 pred[sel] = coef[0] - coef[1] + x[sel] @ coef[2:]
             resid = y - pred
             for c in range(offsets.shape[0]):
@@ -241,7 +278,7 @@ class MonotoneDurationModel(DurationModel):
                 # shrunk towards 0 like a prior worth `offset_prior` samples
                 offsets[c] = float(resid[on].sum()) / (int(on.sum()) + self.offset_prior)
             offsets -= offsets[hosts].mean()
-        self.offsets = offsets
+        return offsets, log_mean, coefs
 
     def _fit_pooled(
         self, x: NDArray[np.float64], y: NDArray[np.float64], types: NDArray[np.int64]

@@ -148,10 +148,14 @@ class OptimusScheduler(EstimatingScheduler):
             left_out = np.setdiff1d(self.waiting_tasks(agent), jobs[admitted])
             press = float((1.0 / view.num_visible[left_out]).sum())
 
+        factor: dict[int, float] = {}  # 1 - fraction done per job: fixed within this call
+
         def refresh(j: int) -> None:
             task, k = int(jobs[j]), int(types[j])
             cands = np.concatenate([units[j][None], units[j][None] + eye])
-            rem = model.remaining(task, k, cands, agent)
+            if j not in factor:
+                factor[j] = model.remaining_factor(task, k, agent)
+            rem = factor[j] * model.predict(k, cands, agent)  # = model.remaining(task, k, cands, agent)
             rem = rem * (1.0 + press * (cands / cap_f).max(axis=1))
             rem_now[j] = rem[0]
             gain = rem[0] - rem[1:]

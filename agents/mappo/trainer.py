@@ -52,7 +52,7 @@ from edgesched_env.config import EnvConfig
 from edgesched_env.presets import make_config
 from edgesched_env.vector import EdgeSchedVectorEnv
 
-__all__ = ["TrainResult", "build_model", "env_config_for", "evaluate_model", "train"]
+__all__ = ["TrainResult", "build_model", "env_config_for", "evaluate_model", "progress_postfix", "train"]
 
 _CSV_FIELDS = (
     "iteration",
@@ -198,6 +198,19 @@ def _progress_bar(total: float, enabled: bool) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, disable=not enabled, unit="%", bar_format="{l_bar}{bar}| {elapsed} {postfix}")
+
+
+def progress_postfix(iteration: int, rounds: int, rounds_per_s: float, selection_jct: float) -> str:
+    """The progress bar's postfix: iteration, env rounds, speed and the last selection mean JCT.
+
+    Args:
+        iteration: iterations done; rounds: env rounds done; rounds_per_s: the last iteration's
+            speed (env rounds per second).
+        selection_jct: mean JCT (slots) of the last selection evaluation; NaN before the first
+            one, shown as ``sel-JCT --`` (not ``nan``) until there is a figure.
+    """
+    sel = "--" if math.isnan(selection_jct) else f"{selection_jct:.3f}"
+    return f"it {iteration} rounds {rounds} {rounds_per_s:.0f} rounds/s sel-JCT {sel}"
 
 
 def train(
@@ -404,10 +417,7 @@ def train(
             _save_last(out / "last", learner, train_state, history)
         logger.log(row)
         bar.n = min(100.0, 100.0 * frac_done())
-        bar.set_postfix_str(
-            f"it {it} rounds {rounds} {row['rounds_per_s']:.0f} rounds/s sel-JCT {last_eval:.3f}",
-            refresh=True,
-        )
+        bar.set_postfix_str(progress_postfix(it, rounds, row["rounds_per_s"], last_eval), refresh=True)
 
     bar.close()
     logger.close()

@@ -217,7 +217,7 @@ def test_cli_train_and_eval(tmp_path, capsys):
     assert rc == 0 and (out / "best" / "model.safetensors").exists()
     rc = main(
         ["eval", "--checkpoint", str(out / "best"), "--seeds", "2", "--set", "num_tasks=16",
-         "--baselines", "random", "--no-plots", "--no-progress"]
+         "--baselines", "random", "--no-plots", "--no-progress", "--out", str(tmp_path / "eval")]
     )  # fmt: skip
     text = capsys.readouterr().out
     assert rc == 0 and "hgat:" in text and "random" in text and "lower-bound" in text
