@@ -13,7 +13,11 @@ Directives:
 - ``size OLD => NEW``: a size override; the literal ``OLD`` is replaced by ``NEW`` before the block
   runs (``OLD`` must occur, so a stale override fails).
 - ``path OLD => NEW``: the same mechanism for a path; in ``NEW``, ``{repo}`` is the repository root.
-- ``requires MODULE``: skipped, with the reason, only when ``MODULE`` cannot be imported.
+- ``requires MODULE``: the block needs ``MODULE`` (``pkg.sub`` is provided by the requirement
+  ``pkg[sub]``, e.g. ``ray.rllib`` by ``ray[rllib]``). It runs in the environment of the Makefile
+  whose extras list that requirement: ``.venv`` (``make setup``) first, else ``.venv-pinned``
+  (``EDGESCHED_PINNED=1``, RLlib and BenchMARL), and is skipped, with that reason, in the other.
+  A module neither environment installs fails the meta-test, so no block is skipped everywhere.
 - ``isolate``: a python block runs in a subprocess instead of ``exec`` in the test process.
 - ``brackets``: ``[...]`` in a shell block are optional arguments; they run with the brackets removed.
 - ``self PREFIX``: shell lines starting with ``PREFIX`` run this very test suite (``make test``):
@@ -24,15 +28,22 @@ Directives:
 Fences labelled ``python`` are python, ``bash``/``sh``/``shell``/``console`` are shell; any other
 fence (unlabelled included) must carry ``text`` or ``file``, otherwise :func:`problems` names it.
 In shell blocks, a line ``make TARGET`` is replaced by the Makefile recipe of ``TARGET`` (with
-``$(BIN)/`` dropped: the test puts the environment's ``bin`` on ``PATH``), before any ``size``.
+``$(BIN)/`` dropped: the test puts the environment's ``bin`` on ``PATH``; set-up lines such as
+``pip install`` dropped), before any ``size``.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pytest itself depends on tomli before Python 3.11
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = ("python", "py")
@@ -93,7 +104,9 @@ def parse(path: Path) -> list[Block]:
         if m:
             directive, _, arg = m["body"].partition(" ")
             if directive not in DIRECTIVES:
-                raise ValueError(f"{rel}:{i + 1}: unknown doc-test directive {directive!r}; one of {DIRECTIVES}")
+                raise ValueError(
+                    f"{rel}:{i + 1}: unknown doc-test directive {directive!r}; one of {DIRECTIVES}"
+                )
             pending.append((directive, arg.strip()))
             i += 1
             continue
@@ -169,10 +182,105 @@ def substitute(block: Block, text: str, check: bool = False) -> str:
     return text
 
 
+def shell_script(block: Block) -> tuple[str, list[tuple[str, str]]]:
+    """The bash script a shell block runs, and its ``help`` checks as (help file name, line).
+
+    Each command line (continuations joined) is kept, except: a ``self`` line becomes an
+    ``echo`` saying it is not run; a ``help PREFIX`` line becomes ``PREFIX --help`` written to
+    ``"$DOC_TEST_HELP/N.txt"`` (the caller checks that every ``--option`` of the line is in it).
+    """
+    helps = [substitute(block, p) for p in block.args("help")]
+    script, checks = [], []
+    for line in shell_lines(prepared(block)):
+        if any(line.startswith(p) for p in block.args("self")):
+            script.append(f"echo {shlex.quote(f'doc-test: `{line}` is this test suite: not run inside it')}")
+            continue
+        prefix = next((p for p in helps if line.startswith(p)), None)
+        if prefix is not None:
+            name = f"{len(checks)}.txt"
+            script.append(f'{prefix} --help > "$DOC_TEST_HELP/{name}"')
+            checks.append((name, line))
+            continue
+        script.append(line)
+    return "\n".join(script) + "\n", checks
+
+
 def shell_lines(code: str) -> list[str]:
     """The commands of a shell block: backslash continuations joined, blank lines dropped."""
     joined = code.replace("\\\n", " ")
     return [line for line in joined.splitlines() if line.strip()]
+
+
+def _requirement(spec: str) -> tuple[str, set[str]]:
+    """``"ray[rllib]>=2.40"`` -> ``("ray", {"rllib"})`` (names normalised, see :func:`_norm`)."""
+    m = re.match(r"^\s*([A-Za-z0-9_.-]+)\s*(?:\[([^\]]*)\])?", spec)
+    if m is None:
+        raise ValueError(f"pyproject.toml: cannot read the requirement {spec!r}")
+    return _norm(m[1]), {_norm(e) for e in (m[2] or "").split(",") if e.strip()}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirements_of(extras: list[str]) -> dict[str, set[str]]:
+    """Every requirement an install of ``edgesched[extras]`` lists: name -> the extras it asks for.
+
+    Self-references (``edgesched[agents,sb3]`` inside ``dev``) are followed; the core
+    dependencies are included.
+    """
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    optional = {_norm(k): v for k, v in project.get("optional-dependencies", {}).items()}
+    own = _norm(project["name"])
+    out: dict[str, set[str]] = {}
+    todo, seen = [_norm(e) for e in extras], set()
+    specs = list(project.get("dependencies", []))
+    while specs or todo:
+        if todo:
+            extra = todo.pop()
+            if extra in seen:
+                continue
+            if extra not in optional:
+                raise ValueError(f"pyproject.toml has no extra {extra!r}; it has {sorted(optional)}")
+            seen.add(extra)
+            specs.extend(optional[extra])
+            continue
+        name, sub = _requirement(specs.pop())
+        if name == own:
+            todo.extend(sub)
+        else:
+            out.setdefault(name, set()).update(sub)
+    return out
+
+
+#: the environments ``make test`` runs the suite in: name -> (Makefile target that installs it,
+#: the value of EDGESCHED_PINNED in that run)
+ENVIRONMENTS = {"main": ("$(STAMP)", None), "pinned": ("$(PINNED_STAMP)", "1")}
+
+
+def environment_requirements() -> dict[str, dict[str, set[str]]]:
+    """For each Makefile environment, what its ``pip install -e ".[EXTRAS]"`` line installs."""
+    out = {}
+    for env, (target, _) in ENVIRONMENTS.items():
+        extras = [m for r in makefile_recipe(target) for m in re.findall(r'-e\s+"?\.\[([\w,-]+)\]', r)]
+        if not extras:
+            raise ValueError(f'the Makefile\'s {target} recipe has no pip install -e ".[EXTRAS]" line')
+        out[env] = requirements_of([e for x in extras for e in x.split(",")])
+    return out
+
+
+def provided(module: str, requirements: dict[str, set[str]]) -> bool:
+    """Whether ``module`` comes with ``requirements``: ``pkg`` needs ``pkg``, ``pkg.sub`` ``pkg[sub]``."""
+    top, _, sub = module.partition(".")
+    if _norm(top) not in requirements:
+        return False
+    return not sub or _norm(sub.split(".")[0]) in requirements[_norm(top)]
+
+
+def runs_in(block: Block, envs: dict[str, dict[str, set[str]]]) -> str | None:
+    """The environment a block runs in: the first of ``envs`` providing all its ``requires``."""
+    need = block.args("requires")
+    return next((e for e, reqs in envs.items() if all(provided(m, reqs) for m in need)), None)
 
 
 def options_of(line: str) -> list[str]:

@@ -107,7 +107,9 @@ def _run_line(line: str, cwd: Path, env: dict[str, str], what: str) -> str:
         text=True,
         timeout=TIMEOUT_S,
     )
-    assert res.returncode == 0, f"{what}: `{line}` exited {res.returncode}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    assert res.returncode == 0, (
+        f"{what}: `{line}` exited {res.returncode}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    )
     return res.stdout + res.stderr
 
 
