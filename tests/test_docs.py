@@ -28,9 +28,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 import _doc_blocks as db
+import pytest
 
 BLOCKS = db.all_blocks()
 RUNNABLE = [b for b in BLOCKS if b.kind in ("python", "shell")]
