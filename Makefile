@@ -40,7 +40,7 @@ bench: $(STAMP)
 
 test: $(STAMP) $(PINNED_STAMP) $(BASE_STAMP)
 	$(BIN)/python -m pytest -n 2 -q
-	EDGESCHED_PINNED=1 $(PINNED_VENV)/bin/python -m pytest -n 2 -q -p no:cacheprovider tests/rllib tests/benchmarl
+	EDGESCHED_PINNED=1 $(PINNED_VENV)/bin/python -m pytest -n 2 -q -p no:cacheprovider tests/rllib tests/benchmarl tests/test_docs.py -k "rllib or benchmarl"
 	@# --confcutdir: not tests/conftest.py (it imports hypothesis, which a base install lacks)
 	EDGESCHED_BASE=1 $(BASE_VENV)/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/base_install tests/base_install
 

@@ -24,6 +24,7 @@ __all__ = [
     "FixedTask",
     "TaskType",
     "WorkloadSpec",
+    "override_names",
     "with_overrides",
 ]
 
@@ -676,6 +677,11 @@ class EnvConfig:
 _TYPE_WIDE = {"capacities", "switch_penalty", "slot_seconds"}
 _WORKLOAD_FIELDS = {f.name for f in fields(WorkloadSpec)}
 _ENV_FIELDS = {f.name for f in fields(EnvConfig)} - {"workload"}
+
+
+def override_names() -> set[str]:
+    """The keys :func:`with_overrides` accepts (config fields, workload fields, type-wide ones)."""
+    return _WORKLOAD_FIELDS | _ENV_FIELDS | _TYPE_WIDE
 
 
 def _capacities(value: Any) -> tuple[tuple[int, ...], ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import warnings
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -13,8 +13,14 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec_wrapper
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
-from edgesched_env.config import EnvConfig
-from edgesched_env.interface import flat_infos, flatten_metrics, make_interface, pop_interface_options
+from edgesched_env.config import EnvConfig, override_names
+from edgesched_env.interface import (
+    InterfaceOptions,
+    flat_infos,
+    flatten_metrics,
+    make_interface,
+    pop_interface_options,
+)
 from edgesched_env.observation import ObservationBuilder
 from edgesched_env.presets import DEFAULT_PRESET, make_config
 from edgesched_env.render import RENDER_MODES, check_render_mode
@@ -31,20 +37,24 @@ ENV_VERSION = 0
 def check_reset_options(options: dict[str, Any] | None) -> None:
     """``reset(options=...)``: the env has no reset options; settings come from the config.
 
-    ``None`` and ``{}`` are accepted silently. A non-dict is a ``ValueError``. A non-empty dict
-    gets a ``UserWarning`` that names its keys and says they have no effect: rejecting it outright
-    would fail PettingZoo's own ``parallel_api_test``, which resets with ``{"options": 1}``.
+    ``None`` and any dict whose keys are not settings are accepted (Gymnasium's convention:
+    options are env-specific; PettingZoo's own ``parallel_api_test`` resets with
+    ``{"options": 1}``, and it must pass without a warning from the env). A key that names a
+    setting (an :class:`EnvConfig` field or an interface option, e.g. ``num_tasks``) would be
+    silently ignored, so it is a ``ValueError`` that says to set it when making the env. A
+    non-dict is a ``ValueError``.
     """
     if options is None:
         return
     if not isinstance(options, dict):
         raise ValueError(f"reset(options=...) must be a dict or None, got {type(options).__name__}")
-    if options:
-        warnings.warn(
-            f"reset(options=...) has no options; keys {sorted(map(str, options))} have no effect "
-            "(settings come from the config: make a new env with overrides instead)",
-            UserWarning,
-            stacklevel=3,
+    settings = override_names() | {f.name for f in dataclasses.fields(InterfaceOptions)}
+    named = sorted(str(k) for k in options if k in settings)
+    if named:
+        raise ValueError(
+            f"reset(options=...) has no options; {named} are settings of the env's config and "
+            "cannot change at reset: make a new env with them, e.g. parallel_env(preset, "
+            f"{named[0]}=...)"
         )
 
 
@@ -129,7 +139,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
     >>> obs, rewards, terms, truncs, infos = env.step(actions)
 
     **Reset.** ``reset(seed)`` fixes the whole episode; ``reset(options=...)`` has no options (a
-    non-empty dict warns that it has no effect; see :func:`check_reset_options`).
+    dict naming a setting is a ``ValueError``; see :func:`check_reset_options`).
 
     **Batches.** This env is a batch of one on the batched simulator; :func:`edgesched_env.vector_env`
     steps ``E`` episodes together, each bit-identical to this env seeded ``s + i``.
@@ -218,8 +228,8 @@ class EdgeSchedParallelEnv(ParallelEnv):
     ) -> tuple[dict[str, dict[str, NDArray]], dict[str, dict[str, Any]]]:
         """Start an episode; ``seed`` fixes the whole episode (workload, ties, noise).
 
-        ``options`` must be ``None`` or empty: the env takes its settings from the config (make a
-        new env to change them), and an option it cannot honour is an error, not ignored.
+        The env has no reset options: it takes its settings from the config (make a new env to
+        change them); an ``options`` key naming a setting is an error (:func:`check_reset_options`).
         """
         check_reset_options(options)
         seed = check_seed(seed)

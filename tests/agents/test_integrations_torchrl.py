@@ -108,11 +108,9 @@ def test_mappo_recipe_trains_with_no_mask_violations_and_is_benched():
 def test_torchrl_generic_pettingzoo_wrapper_works_with_the_library_options():
     """The issue's first failure (reset infos with fewer keys, nested metrics, None values) is gone
     under ``info_format="flat"``; the generic wrapper then passes its own checker too."""
-    import warnings
 
     from torchrl.envs.libs.pettingzoo import PettingZooWrapper
 
-    warnings.filterwarnings("ignore", message=".*reset\\(options=...\\) has no options.*")
     env = edgesched_env.parallel_env(
         "tapfinger-synthetic", num_tasks=8, obs_layout="flat", action_format="discrete", info_format="flat"
     )

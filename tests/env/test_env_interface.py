@@ -20,7 +20,6 @@ SMALL = {"num_tasks": 12}
 
 
 def _quiet():
-    warnings.filterwarnings("ignore", message=".*reset\\(options=...\\) has no options.*")
     warnings.filterwarnings("ignore", message=".*infinity.*")
 
 

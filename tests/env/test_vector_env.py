@@ -3,6 +3,7 @@ autoreset, errors, the batched random policy and the central vector view."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import gymnasium
@@ -279,12 +280,17 @@ def test_central_vector_env_via_make_vec() -> None:
     assert rew.shape == (3,) and term.shape == (3,)
 
 
-def test_reset_options_are_never_silently_ignored() -> None:
+def test_reset_options_naming_a_setting_are_refused() -> None:
     env = EdgeSchedParallelEnv("tapfinger-synthetic", num_tasks=8)
-    with pytest.warns(UserWarning, match="no effect"):
+    with pytest.raises(ValueError, match="num_tasks"):
         env.reset(seed=0, options={"num_tasks": 3})
+    with pytest.raises(ValueError, match="obs_layout"):
+        env.reset(seed=0, options={"obs_layout": "flat"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        env.reset(seed=0, options={"options": 1})  # what PettingZoo's parallel_api_test passes
     with pytest.raises(ValueError, match="dict or None"):
         env.reset(seed=0, options=[1])  # type: ignore[arg-type]
     venv = edgesched_env.vector_env("tapfinger-synthetic", num_envs=2, num_tasks=8)
-    with pytest.warns(UserWarning, match="no effect"):
-        venv.reset(seed=0, options={"x": 1})
+    with pytest.raises(ValueError, match="max_pending"):
+        venv.reset(seed=0, options={"max_pending": 1})
