@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from edgesched_env._names import did_you_mean, unknown_name_error
 from edgesched_env.workload.profile import ProfileSpeed
 from edgesched_env.workload.speed import SpeedModel
 from edgesched_env.workload.topology import Topology
@@ -38,7 +39,9 @@ Mode = Literal["single", "multi"]
 
 def _check_choice(owner: str, name: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ValueError(f"{owner}.{name} must be one of {allowed}, got {value!r}")
+        raise ValueError(
+            f"{owner}.{name} must be one of {allowed}, got {value!r}{did_you_mean(value, allowed)}"
+        )
 
 
 #: most tasks in one episode (per-task arrays are allocated at reset).
@@ -724,8 +727,7 @@ def with_overrides(config: EnvConfig, **overrides: Any) -> EnvConfig:
     capacities = overrides.get("capacities")
     unknown = set(overrides) - _WORKLOAD_FIELDS - _ENV_FIELDS - _TYPE_WIDE
     if unknown:
-        valid = sorted(_WORKLOAD_FIELDS | _ENV_FIELDS | _TYPE_WIDE)
-        raise ValueError(f"unknown config option(s) {sorted(unknown)}; valid options are {valid}")
+        raise unknown_name_error("config option(s)", sorted(unknown), override_names())
     if "switch_penalty" in overrides or "slot_seconds" in overrides:  # every task type's
         types = workload_kw.get("task_types", config.workload.task_types)
         if "switch_penalty" in overrides:

@@ -55,6 +55,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from edgesched_env._names import did_you_mean, unknown_name_error
 from edgesched_env.observation import ObservationBuilder
 from edgesched_env.spaces import MaskedDiscrete
 
@@ -105,7 +106,9 @@ def flatten_metrics(metrics: dict[str, Any], prefix: str = "metrics.") -> dict[s
 
 def _check(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+        raise ValueError(
+            f"{name} must be one of {list(allowed)}, got {value!r}{did_you_mean(value, allowed)}"
+        )
     return str(value)
 
 
@@ -281,7 +284,8 @@ def make_interface(builder: ObservationBuilder, **options: Any) -> Interface:
     """:class:`Interface` from keyword options (unknown keys: a ``TypeError`` naming them)."""
     extra = sorted(set(options) - set(INTERFACE_KEYS))
     if extra:
-        raise TypeError(f"unknown interface option(s) {extra}; known: {list(INTERFACE_KEYS)}")
+        err = unknown_name_error("interface option(s)", extra, INTERFACE_KEYS)
+        raise TypeError(str(err))
     return Interface(builder, InterfaceOptions(**options))
 
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from edgesched_env._names import unknown_name_error
 from edgesched_env.config import ClusterSpec, EnvConfig, TaskType, WorkloadSpec, with_overrides
 from edgesched_env.workload.measured import MODEL_MATCHING, measured_model
 from edgesched_env.workload.profile import load_profile
@@ -372,6 +373,6 @@ def make_config(preset: str | EnvConfig = DEFAULT_PRESET, **overrides: Any) -> E
         base = preset
     else:
         if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; available presets: {preset_names()}")
+            raise unknown_name_error("preset", preset, preset_names())
         base = PRESETS[preset]()
     return with_overrides(base, **overrides) if overrides else base

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from edgesched_env._names import did_you_mean
 from edgesched_env.sim.core import RUNNING
 
 if TYPE_CHECKING:
@@ -22,7 +23,10 @@ def check_render_mode(render_mode: str | None) -> None:
     """``ValueError`` for a render mode the envs do not have."""
     if render_mode is None or render_mode in RENDER_MODES:
         return
-    raise ValueError(f"render_mode must be one of {RENDER_MODES} or None, got {render_mode!r}")
+    raise ValueError(
+        f"render_mode must be one of {RENDER_MODES} or None, got {render_mode!r}"
+        f"{did_you_mean(render_mode, RENDER_MODES)}"
+    )
 
 
 _BAR = 16

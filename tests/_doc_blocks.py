@@ -18,6 +18,8 @@ Directives:
   whose extras list that requirement: ``.venv`` (``make setup``) first, else ``.venv-pinned``
   (``EDGESCHED_PINNED=1``, RLlib and BenchMARL), and is skipped, with that reason, in the other.
   A module neither environment installs fails the meta-test, so no block is skipped everywhere.
+- ``after``: the block builds on the page's previous runnable block (a model it saved, ...):
+  that block runs first, in the same working directory.
 - ``isolate``: a python block runs in a subprocess instead of ``exec`` in the test process.
 - ``brackets``: ``[...]`` in a shell block are optional arguments; they run with the brackets removed.
 - ``self PREFIX``: shell lines starting with ``PREFIX`` run this very test suite (``make test``):
@@ -48,7 +50,7 @@ else:  # pytest itself depends on tomli before Python 3.11
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = ("python", "py")
 SHELL = ("bash", "sh", "shell", "console")
-DIRECTIVES = ("text", "file", "size", "path", "requires", "isolate", "brackets", "self", "help")
+DIRECTIVES = ("text", "file", "size", "path", "requires", "isolate", "brackets", "self", "help", "after")
 _MARKER = re.compile(r"^<!--\s*doc-test:\s*(?P<body>.*?)\s*-->\s*$")
 _FENCE = re.compile(r"^```(?P<lang>[\w+-]*)\s*$")
 

@@ -122,18 +122,18 @@ def _installed(module: str) -> bool:
     return getattr(mod, "__file__", None) is not None
 
 
-@pytest.mark.parametrize("block", RUNNABLE, ids=_id)
-def test_block_runs(block: db.Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    for module in block.args("requires"):
-        if not _installed(module):
-            pytest.skip(f"{block.id} needs {module} (it runs in .venv-pinned: make test)")
-    work = tmp_path / "work"
-    work.mkdir()
-    _write_page_files(block, work)
+def _previous(block: db.Block) -> db.Block:
+    """The runnable block before ``block`` on its page (what an ``after`` block builds on)."""
+    earlier = [b for b in RUNNABLE if b.page == block.page and b.line < block.line]
+    assert earlier, f"{block.id}: `after` needs an earlier runnable block on {block.page}"
+    return earlier[-1]
+
+
+def _execute(block: db.Block, work: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run ``block`` in ``work`` (first the block before it, for an ``after`` block)."""
+    if block.has("after"):
+        _execute(_previous(block), work, env, monkeypatch)
     code = db.prepared(block)
-    bindir = tmp_path / "bin"
-    _shims(bindir)
-    env = _env(bindir)
     if block.kind == "python" and not block.has("isolate"):
         monkeypatch.chdir(work)
         exec(compile(code, block.id, "exec"), {"__name__": "__doc_block__"})
@@ -154,3 +154,16 @@ def test_block_runs(block: db.Block, tmp_path: Path, monkeypatch: pytest.MonkeyP
             assert not missing, f"{block.id}: `{line}` uses options its --help does not list: {missing}"
             continue
         _run_line(line, work, env, block.id)
+
+
+@pytest.mark.parametrize("block", RUNNABLE, ids=_id)
+def test_block_runs(block: db.Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    for module in block.args("requires"):
+        if not _installed(module):
+            pytest.skip(f"{block.id} needs {module} (it runs in .venv-pinned: make test)")
+    work = tmp_path / "work"
+    work.mkdir()
+    _write_page_files(block, work)
+    bindir = tmp_path / "bin"
+    _shims(bindir)
+    _execute(block, work, _env(bindir), monkeypatch)

@@ -28,6 +28,7 @@ from agents.baselines.random_feasible import RandomScheduler
 from agents.baselines.srtf import SrtfScheduler
 from agents.baselines.tetris import TetrisScheduler
 from agents.baselines.tiresias import TiresiasNonPreemptiveScheduler, TiresiasScheduler
+from edgesched_env._names import unknown_name_error
 
 __all__ = [
     "LOWER_BOUND",
@@ -127,5 +128,5 @@ def make_scheduler(name: str) -> SchedulerBase:
 
         return as_scheduler(name[len("sb3:") :])
     if name not in SCHEDULERS:
-        raise ValueError(f"unknown scheduler {name!r}; available: {scheduler_names()}")
+        raise unknown_name_error("scheduler", name, [*scheduler_names(), *PRETRAINED_NAMES])
     return SCHEDULERS[name]()

@@ -60,6 +60,7 @@ from agents.hgat.graph import (
     fuse_relations,
     node_feature_dims,
 )
+from edgesched_env._names import unknown_name_error
 from edgesched_env.config import plain_fields
 
 __all__ = ["NAMED_CONFIGS", "ActOutput", "GraphHANConv", "HGATActorCritic", "ModelConfig"]
@@ -162,7 +163,7 @@ def check_known_fields(cls: type, d: dict[str, Any], owner: str | None = None) -
     extra = sorted(set(d) - known)
     if extra:
         where = f" in {owner}" if owner else ""
-        raise ValueError(f"unknown {cls.__name__} keys {extra}{where}; known: {sorted(known)}")
+        raise unknown_name_error(f"{cls.__name__} keys{where}", extra, known)
 
 
 #: Named architectures: ``paper`` is the paper's size (8 layers, hidden 256, 4 heads); ``cpu``

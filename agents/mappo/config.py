@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from agents.hgat.model import NAMED_CONFIGS, ModelConfig, check_known_fields
+from edgesched_env._names import unknown_name_error
 from edgesched_env.config import _check_int, _check_real, plain_fields
 
 __all__ = ["SELECTION_SEEDS", "TEST_SEEDS", "TRAIN_SEED_BASE", "TrainConfig"]
@@ -102,7 +103,7 @@ class TrainConfig:
         if self.profile is not None and not isinstance(self.profile, str):
             raise ValueError(f"TrainConfig.profile must be a file path or None, got {self.profile!r}")
         if not isinstance(self.arch, str) or self.arch not in NAMED_CONFIGS:
-            raise ValueError(f"TrainConfig.arch must be one of {sorted(NAMED_CONFIGS)}, got {self.arch!r}")
+            raise unknown_name_error("TrainConfig.arch", self.arch, NAMED_CONFIGS)
         for name in ("env_overrides", "profile_options", "model_overrides"):
             v = getattr(self, name)
             if not isinstance(v, dict) or not all(isinstance(k, str) for k in v):

@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from edgesched_env._names import unknown_name_error
 from edgesched_env.workload.tables import load_json_data
 
 __all__ = [
@@ -351,7 +352,7 @@ def measured_model(
         ValueError: unknown name (the message lists the known ones).
     """
     if name not in MODEL_MATCHING:
-        raise ValueError(f"unknown measured model {name!r}; known: {measured_model_names()}")
+        raise unknown_name_error("measured model", name, measured_model_names())
     match = MODEL_MATCHING[name]
     data = load_json_data(_DATA)
     pol = data["pollux"][match.pollux]

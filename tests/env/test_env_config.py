@@ -70,7 +70,7 @@ BAD_OVERRIDES = [
     ({"num_levels": (17, 1)}, r"num_levels\[1\].*1"),
     ({"num_levels": (17, 1.5)}, r"num_levels\[1\].*1\.5"),
     ({"resource_names": ("cpu", "cpu")}, r"resource_names.*\('cpu', 'cpu'\)"),
-    ({"bogus": 1}, r"unknown config option.*'bogus'.*valid options"),
+    ({"bogus": 1}, r"unknown config option.*'bogus'.*valid: "),
     ({"arival_rate": 2.0, "num_task": 3}, r"unknown config option.*'arival_rate'.*'num_task'"),
 ]
 

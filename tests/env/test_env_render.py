@@ -63,7 +63,7 @@ def test_rgb_array_is_an_image():
 
 
 def test_rgb_array_right_after_reset_emits_no_warning():
-    # Before the first slot end there is nothing to plot yet (no legend entries either).
+    # Before the first slot end there is no utilisation history yet: still a frame, no warning.
     env = edgesched_env.parallel_env("tapfinger-synthetic", render_mode="rgb_array", num_tasks=5)
     env.reset(seed=0)
     with warnings.catch_warnings():
