@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from edgesched_env._names import did_you_mean
+
 __all__ = ["main"]
 
 
@@ -154,7 +156,8 @@ def _source(args: argparse.Namespace) -> Any:
     valid = [p for p in inspect.signature(profile_config).parameters if p != "path"]
     bad = sorted(set(opts) - set(valid))
     if bad:
-        raise ValueError(f"unknown --profile-opt {bad}; valid are {valid}")
+        hints = "".join(did_you_mean(b, valid) for b in bad)
+        raise ValueError(f"unknown --profile-opt {bad}{hints} (valid are {valid})")
     return profile_config(args.profile, **opts)
 
 

@@ -11,6 +11,8 @@ from agents.baselines import make_scheduler
 from agents.cli import main
 from agents.mappo.config import TrainConfig
 from edgesched_env._names import did_you_mean, unknown_name_error
+from edgesched_env.workload.measured import gpu_generation_factor
+from edgesched_env.workload.traces import load_trace
 
 
 def test_did_you_mean() -> None:
@@ -35,6 +37,8 @@ def test_did_you_mean() -> None:
             "'tapfinger-synthetic'",
         ),
         (lambda: check_extra("agent"), "'agents'"),
+        (lambda: load_trace("phily"), "'philly'"),
+        (lambda: gpu_generation_factor("v10"), "'v100'"),
         (lambda: TrainConfig.from_dict({"total_round": 64}), "'total_rounds'"),
     ],
 )

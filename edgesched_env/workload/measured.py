@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from edgesched_env._names import unknown_name_error
+from edgesched_env._names import did_you_mean, unknown_name_error
 from edgesched_env.workload.tables import load_json_data
 
 __all__ = [
@@ -141,7 +141,9 @@ def gpu_generation_factor(generation: str) -> float:
     """
     gens = _generations()
     if generation not in gens:
-        raise ValueError(f"unknown GPU generation {generation!r}; known: {sorted(gens)}")
+        raise ValueError(
+            f"unknown GPU generation {generation!r}{did_you_mean(generation, gens)} (known: {sorted(gens)})"
+        )
     return gens[generation]
 
 

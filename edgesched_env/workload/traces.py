@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from edgesched_env._names import did_you_mean
 from edgesched_env.workload.tables import Table, read_data_table, read_table
 
 __all__ = ["POLLUX_APPLICATION_TYPES", "TraceJobs", "TraceReplay", "load_trace"]
@@ -128,9 +129,10 @@ def _load_packaged(source: str) -> TraceJobs:
             full.file, full.columns, tuple(full.rows[i] for i in keep), tuple(full.lines[i] for i in keep)
         )
         return _jobs_from_table(table, source, "time", "num_replicas")
+    packaged = ["philly", *(f"pollux-workload-{i}" for i in range(1, 9))]
     raise ValueError(
-        f"unknown trace {source!r}; packaged traces are 'philly' and 'pollux-workload-1' .. '-8', "
-        "or give a path to a CSV file"
+        f"unknown trace {source!r}{did_you_mean(source, packaged)} (packaged traces are 'philly' and "
+        "'pollux-workload-1' .. '-8', or give a path to a CSV file)"
     )
 
 
@@ -139,11 +141,13 @@ def load_trace(source: str) -> TraceJobs:
 
     Raises:
         DataFormatError: a malformed user file (names the file, line and column).
-        ValueError: an unknown packaged trace name.
+        ValueError: an unknown packaged trace name (a bare name that is no file counts as one).
     """
     if source == "philly" or source.startswith("pollux-workload-"):
         return _load_packaged(source)
     path = Path(source)
+    if not path.exists() and path.suffix == "" and len(path.parts) == 1:  # a mistyped name, not a path
+        _load_packaged(source)  # the unknown-trace error, with the closest names
     table = read_table(
         path, ("submit_s",), optional=("duration_s", "num_gpus", "cluster", "application"), name=str(path)
     )
