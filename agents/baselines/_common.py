@@ -18,6 +18,7 @@ in slots.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import combinations
 from typing import Any, NamedTuple
 
@@ -29,6 +30,7 @@ from edgesched_env.sim.core import DONE, RUNNING
 from edgesched_env.sim.view import SimView
 
 __all__ = [
+    "AllocationTable",
     "Candidates",
     "DurationModel",
     "HeuristicScheduler",
@@ -46,16 +48,66 @@ def resource_index(names: tuple[str, ...], name: str, default: int) -> int:
     return names.index(name) if name in names else default
 
 
+_BOX_GRIDS: dict[tuple[tuple[int, ...], tuple[int, ...]], NDArray[np.int64]] = {}
+_BOX_GRIDS_MAX = 4096
+
+
 def box_grid(lo: NDArray[np.int64], hi: NDArray[np.int64]) -> NDArray[np.int64]:
     """Every integer allocation in the box ``lo <= a <= hi``: ``(n, R)`` int64, lexicographic order.
 
-    Returns an empty ``(0, R)`` array when the box is empty.
+    Returns an empty ``(0, R)`` array when the box is empty. The result is read-only and shared
+    (the schedulers ask for the same few boxes thousands of times per episode): copy it to change it.
     """
-    if (hi < lo).any():
-        return np.zeros((0, lo.shape[0]), dtype=np.int64)
-    axes = [np.arange(int(a), int(b) + 1, dtype=np.int64) for a, b in zip(lo, hi)]
-    mesh = np.meshgrid(*axes, indexing="ij")
-    return np.stack([m.ravel() for m in mesh], axis=1)
+    key = (tuple(np.asarray(lo).tolist()), tuple(np.asarray(hi).tolist()))
+    grid = _BOX_GRIDS.get(key)
+    if grid is None:
+        if any(b < a for a, b in zip(*key)):
+            grid = np.zeros((0, len(key[0])), dtype=np.int64)
+        else:
+            axes = [np.arange(a, b + 1, dtype=np.int64) for a, b in zip(*key)]
+            mesh = np.meshgrid(*axes, indexing="ij")
+            grid = np.stack([m.ravel() for m in mesh], axis=1)
+        grid.flags.writeable = False
+        if len(_BOX_GRIDS) >= _BOX_GRIDS_MAX:
+            _BOX_GRIDS.clear()
+        _BOX_GRIDS[key] = grid
+    return grid
+
+
+class AllocationTable:
+    """A row-wise function of allocations, tabulated once over the integer box ``0..max_level``.
+
+    ``fn`` maps ``(n, R)`` allocations to ``(n, F)`` features, each row a function of that row
+    alone (elementwise arithmetic). Calls whose rows are all integer and inside the box read the
+    table (computed by ``fn`` on the whole box at the first such call); any other call (fractional
+    time-averaged allocations, rows outside the box, a box of more than ``max_rows`` points)
+    evaluates ``fn`` directly. The duration models ask for the same few allocations thousands of
+    times per episode; this replaces each evaluation by an index.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[NDArray[Any]], NDArray[np.float64]],
+        max_level: NDArray[np.int64],
+        max_rows: int = 100_000,
+    ) -> None:
+        self.fn = fn
+        self.max_level = np.asarray(max_level, dtype=np.int64)
+        self.dims = tuple(int(m) + 1 for m in self.max_level)
+        self.enabled = bool((self.max_level >= 0).all()) and int(np.prod(self.dims)) <= max_rows
+        self._table: NDArray[np.float64] | None = None
+
+    def __call__(self, alloc: NDArray[Any]) -> NDArray[np.float64]:
+        a = np.atleast_2d(np.asarray(alloc))
+        if not self.enabled or a.dtype.kind not in "iu" or a.shape[1] != len(self.dims) or not a.shape[0]:
+            return self.fn(a)
+        try:
+            idx = np.ravel_multi_index(tuple(a.T), self.dims)  # ValueError for a row outside the box
+        except ValueError:
+            return self.fn(a)
+        if self._table is None:
+            self._table = self.fn(box_grid(np.zeros_like(self.max_level), self.max_level))
+        return self._table[idx]
 
 
 class Candidates(NamedTuple):
@@ -436,6 +488,7 @@ class DurationModel:
         min_samples: int = 4,
         prior_slots: float = 4.0,
         criterion: str = "lsq",
+        max_level: NDArray[np.int64] | None = None,
     ) -> None:
         self.tracker = tracker
         self.num_types = num_types
@@ -451,6 +504,13 @@ class DurationModel:
         #: the samples each type was last fitted to: a type whose samples did not change since is
         #: not refitted (its fit is a function of them alone)
         self._fitted_to: list[tuple[NDArray[np.float64], NDArray[np.float64]] | None] = [None] * num_types
+        #: the features of integer allocations, tabulated over ``0..max_level`` when it is given
+        self._features: Callable[[NDArray[Any]], NDArray[np.float64]] = self._speed_features
+        if max_level is not None:
+            self._features = AllocationTable(self._speed_features, max_level)
+
+    def _speed_features(self, alloc: NDArray[Any]) -> NDArray[np.float64]:
+        return speed_features(alloc, self.cpu_idx, self.gpu_idx, self.extra_idx)
 
     def _refresh(self) -> None:
         if self._seen == self.tracker.num_samples:
@@ -489,7 +549,7 @@ class DurationModel:
         a = np.atleast_2d(np.asarray(alloc))
         coef = self._coef[type_idx]
         if coef is not None:
-            est = speed_features(a, self.cpu_idx, self.gpu_idx, self.extra_idx) @ coef
+            est = self._features(a) @ coef
         else:
             known = [m for m in self._mean if m is not None]
             const = self._mean[type_idx]

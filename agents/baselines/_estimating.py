@@ -71,7 +71,11 @@ class EstimatingScheduler(HeuristicScheduler):
                 )
             elif self.duration_family == "optimus":
                 self._model = DurationModel(
-                    self.tracker, cfg.resource_names, cfg.num_types, criterion=self.fit_criterion
+                    self.tracker,
+                    cfg.resource_names,
+                    cfg.num_types,
+                    criterion=self.fit_criterion,
+                    max_level=view.max_level,
                 )
             else:
                 raise ValueError(f"{self.name}: unknown duration_family {self.duration_family!r}")

@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import nnls
 
-from agents.baselines._common import DurationModel, TaskTracker, two_distinct_rows
+from agents.baselines._common import AllocationTable, DurationModel, TaskTracker, two_distinct_rows
 
 __all__ = ["MonotoneDurationModel", "monotone_features"]
 
@@ -139,6 +139,7 @@ class MonotoneDurationModel(DurationModel):
     ) -> None:
         super().__init__(tracker, resource_names, num_types, min_samples, prior_slots)
         self.layout = _Layout(np.asarray(max_level), self.gpu_idx)
+        self._features = AllocationTable(lambda a: monotone_features(a, self.layout), np.asarray(max_level))
         self.ridge = ridge
         self.prior_var = prior_var
         self.offset_prior = offset_prior
@@ -240,6 +241,11 @@ class MonotoneDurationModel(DurationModel):
         offsets = np.zeros_like(self.offsets)
         sels = [np.flatnonzero(types == k) for k in range(self.num_types)]
         own_ok = [two_distinct_rows(allocs[sel]) for sel in sels]
+        # per type: its features and the design of its own fits (fixed across the iterations)
+        xs = [x[sel] for sel in sels]
+        designs = [self._design(xk) for xk in xs]
+        on_host = [hosts == c for c in range(offsets.shape[0])]
+        host_den = [int(on.sum()) + self.offset_prior for on in on_host]
         log_mean: dict[int, float] = {}
         coefs: dict[int, NDArray[np.float64]] = {}
         for _ in range(3):  # backfitting: the shapes, then the pooled cluster offsets
@@ -249,34 +255,31 @@ class MonotoneDurationModel(DurationModel):
                 pooled = self._fit_pooled(x, yo, types)
             pred = np.zeros(n)
             for k in range(self.num_types):
-                sel = sels[k]
+                sel, xk = sels[k], xs[k]
+                yk = yo[sel]
                 if sel.shape[0]:
-                    log_mean[k] = float(yo[sel].mean())
-                if pooled is None:
-                    pred[sel] = yo[sel].mean() if sel.shape[0] else 0.0
+                    log_mean[k] = float(yk.mean())
+                if pooled is None or sel.shape[0] < self.min_samples or not own_ok[k]:
+                    pred[sel] = yk.mean() if sel.shape[0] else 0.0
                     continue
                 shape, _ = pooled
-                if sel.shape[0] < self.min_samples or not own_ok[k]:
-                    pred[sel] = yo[sel].mean() if sel.shape[0] else 0.0
-                    continue
-                b = float(np.mean(yo[sel] - x[sel] @ shape))
+                b = float(np.mean(yk - xk @ shape))
                 coef = np.concatenate([[max(b, 0.0), max(-b, 0.0)], shape])
                 # empirical Bayes: pull towards the shared shape in proportion to the noise
                 # of the type's own samples (none for noiseless durations)
-                raw = self._fit(x[sel], yo[sel], prior=shape, weight=1e-3)
+                raw = self._fit(xk, yk, prior=shape, weight=1e-3, design=designs[k])
                 df = 1 + int(np.count_nonzero(raw[2:] > 1e-9))
-                resid = yo[sel] - raw[0] + raw[1] - x[sel] @ raw[2:]
+                resid = yk - raw[0] + raw[1] - xk @ raw[2:]
                 noise = float(np.sum(resid**2)) / max(1, sel.shape[0] - df)
-                mine = self._fit(x[sel], yo[sel], prior=shape, weight=noise / self.prior_var)
-                if _bic(mine, x[sel], yo[sel]) < _bic(coef, x[sel], yo[sel], free_shape=False):
+                mine = self._fit(xk, yk, prior=shape, weight=noise / self.prior_var, design=designs[k])
+                if _bic(mine, xk, yk) < _bic(coef, xk, yk, free_shape=False):
                     coef = mine
                 coefs[k] = coef
-                pred[sel] = coef[0] - coef[1] + x[sel] @ coef[2:]
+                pred[sel] = coef[0] - coef[1] + xk @ coef[2:]
             resid = y - pred
-            for c in range(offsets.shape[0]):
-                on = hosts == c
+            for c, on in enumerate(on_host):
                 # shrunk towards 0 like a prior worth `offset_prior` samples
-                offsets[c] = float(resid[on].sum()) / (int(on.sum()) + self.offset_prior)
+                offsets[c] = float(resid[on].sum()) / host_den[c]
             offsets -= offsets[hosts].mean()
         return offsets, log_mean, coefs
 
@@ -302,17 +305,32 @@ class MonotoneDurationModel(DurationModel):
         intercepts = np.where(seen, coef[:k_count] - coef[k_count : 2 * k_count], np.nan)
         return coef[2 * k_count :], intercepts
 
-    def _fit(
-        self, x: NDArray[np.float64], y: NDArray[np.float64], prior: NDArray[np.float64], weight: float
-    ) -> NDArray[np.float64]:
-        """``[b+, b-, beta..., gamma...]``: NNLS with the intercept split into two signs and an L2
-        pull of the shape towards ``prior`` (the pooled shape) of weight ``weight``."""
+    @staticmethod
+    def _design(x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``(n + F, 2 + F)``: the rows ``[1, -1, x]`` of :meth:`_fit` over the rows
+        ``[0, 0, I]`` of its penalty (scaled by the penalty's weight there)."""
         n, f = x.shape
         ones = np.ones((n, 1))
-        design = np.concatenate([ones, -ones, x], axis=1)
+        top = np.concatenate([ones, -ones, x], axis=1)
+        pen = np.concatenate([np.zeros((f, 2)), np.eye(f)], axis=1)
+        return np.concatenate([top, pen])
+
+    def _fit(
+        self,
+        x: NDArray[np.float64],
+        y: NDArray[np.float64],
+        prior: NDArray[np.float64],
+        weight: float,
+        design: NDArray[np.float64] | None = None,
+    ) -> NDArray[np.float64]:
+        """``[b+, b-, beta..., gamma...]``: NNLS with the intercept split into two signs and an L2
+        pull of the shape towards ``prior`` (the pooled shape) of weight ``weight``. ``design``:
+        :meth:`_design` of ``x`` (computed here if not given)."""
+        n, f = x.shape
+        a = (self._design(x) if design is None else design).copy()
         w = np.sqrt(weight)
-        pen = np.concatenate([np.zeros((f, 2)), w * np.eye(f)], axis=1)
-        coef, _ = nnls(np.concatenate([design, pen]), np.concatenate([y, w * prior]), maxiter=50 * (f + 2))
+        a[n:, 2:] *= w  # w * I (exactly: w * 1 and w * 0)
+        coef, _ = nnls(a, np.concatenate([y, w * prior]), maxiter=50 * (f + 2))
         return coef
 
     def predict(self, type_idx: int, alloc: NDArray[Any], cluster: int | None = None) -> NDArray[np.float64]:
@@ -323,7 +341,7 @@ class MonotoneDurationModel(DurationModel):
         off = 0.0 if cluster is None else float(self.offsets[cluster])
         coef = self._coef[type_idx]
         if coef is not None:
-            log_est = coef[0] - coef[1] + monotone_features(a, self.layout) @ coef[2:]
+            log_est = coef[0] - coef[1] + self._features(a) @ coef[2:]
         else:
             known = [m for m in self._log_mean if m is not None]
             const = self._log_mean[type_idx]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.baselines._common import Candidates
+from agents.baselines._common import Candidates, box_grid
 from agents.baselines._estimating import EstimatingScheduler
 from edgesched_env.sim.core import RUNNING
 
@@ -139,7 +139,6 @@ class OptimusScheduler(EstimatingScheduler):
         if not grow:
             return admitted, units
         upper = np.broadcast_to(max_level, units.shape) if cap is None else np.minimum(cap, max_level)
-        eye = np.eye(r, dtype=np.int64)
         gains = np.full((j_count, r), -np.inf)
         rem_now = np.zeros(j_count)
         cap_f = view.capacity[agent].astype(np.float64)
@@ -148,20 +147,31 @@ class OptimusScheduler(EstimatingScheduler):
             left_out = np.setdiff1d(self.waiting_tasks(agent), jobs[admitted])
             press = float((1.0 / view.num_visible[left_out]).sum())
 
-        factor: dict[int, float] = {}  # 1 - fraction done per job: fixed within this call
+        # Each grown job's estimated remaining time (with the congestion term) over every
+        # allocation it can reach (its admitted units up to its upper bound), computed at once:
+        # the greedy below only reads it. The model does not change within this call.
+        reach: dict[int, tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]] = {}
+        for j in grow:
+            task, k = int(jobs[j]), int(types[j])
+            lo_j = units[j].copy()
+            dims = np.maximum(upper[j], lo_j) - lo_j + 1
+            grid = box_grid(lo_j, lo_j + dims - 1)
+            rem = model.remaining_factor(task, k, agent) * model.predict(k, grid, agent)
+            rem = rem * (1.0 + press * (grid / cap_f).max(axis=1))  # = model.remaining(...) x congestion
+            strides = np.ones(r, dtype=np.int64)  # of box_grid's (C) order
+            strides[:-1] = np.cumprod(dims[::-1])[::-1][1:]
+            reach[j] = (lo_j, strides, rem)
 
         def refresh(j: int) -> None:
-            task, k = int(jobs[j]), int(types[j])
-            cands = np.concatenate([units[j][None], units[j][None] + eye])
-            if j not in factor:
-                factor[j] = model.remaining_factor(task, k, agent)
-            rem = factor[j] * model.predict(k, cands, agent)  # = model.remaining(task, k, cands, agent)
-            rem = rem * (1.0 + press * (cands / cap_f).max(axis=1))
-            rem_now[j] = rem[0]
-            gain = rem[0] - rem[1:]
+            lo_j, strides, rem = reach[j]
+            at = int((units[j] - lo_j) @ strides)
+            room = units[j] < upper[j]
+            now = rem[at]
+            rem_now[j] = now
+            gain = now - rem[np.where(room, at + strides, at)]
             if self.relative_gain:
-                gain = gain / max(rem[0], 1e-9)
-            gains[j] = np.where(units[j] < upper[j], gain, -np.inf)
+                gain = gain / max(now, 1e-9)
+            gains[j] = np.where(room, gain, -np.inf)
 
         for j in grow:
             refresh(j)

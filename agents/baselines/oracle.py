@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agents.baselines._common import box_grid
+from edgesched_env.sim.kernels import jit
 from edgesched_env.sim.view import SimView
 
 __all__ = ["OracleDurations", "slots_to_finish"]
@@ -45,26 +46,39 @@ def slots_to_finish(
     inc = model.increment  # type: ignore[attr-defined]
     # Fast path: an increment that does not depend on progress (probed at three points) is
     # added without calling the model again; the additions are the simulator's, bit for bit.
-    const = None
     if live.shape[0]:
         probes = [inc(alloc[live], np.full(live.shape[0], p), w[live], f[live]) for p in (0.0, 0.37, 0.81)]
         if all(np.array_equal(probes[0], q) for q in probes[1:]):
-            const = np.maximum(probes[0], 0.0)
+            slots[live] = _constant_steps(np.maximum(probes[0], 0.0), max_slots)
+            return slots
     for step in range(1, max_slots + 1):
         if live.shape[0] == 0:
             break
-        if const is None:
-            dp = np.maximum(inc(alloc[live], progress[live], w[live], f[live]), 0.0)
-        else:
-            dp = const
+        dp = np.maximum(inc(alloc[live], progress[live], w[live], f[live]), 0.0)
         progress[live] += dp
         done = progress[live] >= 1.0
         slots[live[done]] = step
-        keep = ~done & (dp > 0)
-        live = live[keep]
-        if const is not None:
-            const = const[keep]
+        live = live[~done & (dp > 0)]
     return slots
+
+
+@jit
+def _constant_steps(dp, max_slots):  # type: ignore[no-untyped-def]
+    """``(n,)`` float64 slots until ``0 + dp + dp + ...`` (float64, in the simulator's order of
+    additions) reaches 1, for each constant increment of ``dp`` ``(n,)``; ``inf`` for
+    ``dp <= 0`` or beyond ``max_slots``."""
+    out = np.full(dp.shape[0], np.inf)
+    for i in range(dp.shape[0]):
+        d = dp[i]
+        if d <= 0.0:
+            continue
+        p = 0.0
+        for step in range(1, max_slots + 1):
+            p += d
+            if p >= 1.0:
+                out[i] = step
+                break
+    return out
 
 
 class OracleDurations:

@@ -37,7 +37,11 @@ except ImportError:  # pragma: no cover - exercised only without numba
 
     HAVE_NUMBA = False
 
-__all__ = ["HAVE_NUMBA"]
+__all__ = ["HAVE_NUMBA", "jit"]
+
+#: the decorator of these kernels (``numba.njit(cache=True, nogil=True)``, or the identity
+#: without numba), for compiled loops elsewhere in the package
+jit = _jit
 
 RUNNING = 2
 WAITING = 1

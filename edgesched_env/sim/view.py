@@ -44,13 +44,22 @@ def _make_property(name: str, axes: str, doc: str) -> property:
     task_axes = tuple(i for i, a in enumerate(axes[1:]) if a == "T")
 
     def get(self: SimView) -> Any:
-        arr = getattr(self._sim.state, name)[self._b]
-        if arr.ndim == 0:
-            return int(arr)
+        st = self._sim.state
+        base = getattr(st, name)
+        if base.ndim == 1:
+            return int(base[self._b])
+        # the read-only view of the live array is made once per (array, episode size): the
+        # schedulers read these members hundreds of thousands of times per bench
+        tc = int(st.num_tasks[self._b]) if task_axes else -1
+        hit = self._views.get(name)
+        if hit is not None and hit[0] is base and hit[1] == tc:
+            return hit[2]
+        arr = base[self._b]
         if task_axes:
-            tc = int(self._sim.state.num_tasks[self._b])
             arr = arr[tuple(slice(0, tc) if i in task_axes else slice(None) for i in range(arr.ndim))]
-        return _ro(arr)
+        view = _ro(arr)
+        self._views[name] = (base, tc, view)
+        return view
 
     shape = ", ".join(axes[1:]) or "scalar"
     return property(get, doc=f"``({shape})`` {doc}")
@@ -105,6 +114,11 @@ class SimView:
     def __init__(self, sim: Simulator, b: int = 0) -> None:
         self._sim = sim
         self._b = b
+        self._views: dict[str, tuple[NDArray[Any], int, NDArray[Any]]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a pickled or deep-copied view would be a copy of the data: cache nothing across them
+        return {**self.__dict__, "_views": {}}
 
     # static
     @property

@@ -147,6 +147,12 @@ def gpu_generation_factor(generation: str) -> float:
     return gens[generation]
 
 
+#: entries of a model's memo of rates (:meth:`MeasuredSpeed._rates`) before it is cleared
+_RATE_MEMO_MAX = 65536
+#: calls with more rows than this skip the memo (its per-row cost exceeds the formula's)
+_RATE_MEMO_ROWS = 64
+
+
 def _axis_weights(
     grid: NDArray[np.float64], v: NDArray[np.float64]
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
@@ -226,6 +232,7 @@ class MeasuredSpeed:
                 raise ValueError(f"MeasuredSpeed({self.name}): zero throughput at the ideal demand")
             arr["t_best"] = float(best[0])
         arr["gen"] = dict(self.generation_ratio)
+        arr["rate_memo"] = {}
 
     # ----------------------------------------------------------------------------- pieces
     def gpu_factor(self, g: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -301,10 +308,31 @@ class MeasuredSpeed:
         speed_factor: NDArray[np.float64],
     ) -> NDArray[np.float64]:
         """``dp = rate(alloc, generation) / (nominal_slots * work)`` per task (progress per slot)."""
-        a = alloc.astype(np.float64)
-        mem = None if self.mem_idx is None else a[:, self.mem_idx] * self.mem_gb_per_unit
-        rate = self.relative_speed(a[:, self.gpu_idx], a[:, self.cpu_idx], mem, speed_factor)
-        return rate / (self.nominal_slots * work)
+        return self._rates(alloc, speed_factor) / (self.nominal_slots * work)
+
+    def _rates(self, alloc: NDArray[np.int64], speed_factor: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``(n,)`` :meth:`relative_speed` of integer allocations ``(n, R)`` on clusters of these
+        speed factors, memoised per (allocation, factor): the simulator asks for the same few
+        allocations every slot. Each value is computed by the same elementwise formula, so the
+        result is bit for bit that of one :meth:`relative_speed` call over all rows."""
+        if alloc.shape[0] > _RATE_MEMO_ROWS:  # a grid of allocations (oracle tables): no memo
+            a = alloc.astype(np.float64)
+            mem = None if self.mem_idx is None else a[:, self.mem_idx] * self.mem_gb_per_unit
+            return self.relative_speed(a[:, self.gpu_idx], a[:, self.cpu_idx], mem, speed_factor)
+        memo: dict[tuple[Any, ...], float] = self._arr["rate_memo"]
+        factors = np.broadcast_to(np.asarray(speed_factor, dtype=np.float64), (alloc.shape[0],))
+        keys = [(*row, f) for row, f in zip(alloc.tolist(), factors.tolist())]
+        missing = [i for i, k in enumerate(keys) if k not in memo]
+        if missing:
+            if len(memo) > _RATE_MEMO_MAX:
+                memo.clear()
+            a = alloc[missing].astype(np.float64)
+            mem = None if self.mem_idx is None else a[:, self.mem_idx] * self.mem_gb_per_unit
+            sf = factors[missing]
+            vals = self.relative_speed(a[:, self.gpu_idx], a[:, self.cpu_idx], mem, sf)
+            for i, v in zip(missing, vals.tolist()):
+                memo[keys[i]] = v
+        return np.array([memo[k] for k in keys], dtype=np.float64)
 
     def resource_indices(self) -> dict[str, int]:
         """``cpu_idx``, ``gpu_idx`` and (unless ``None``) ``mem_idx``."""

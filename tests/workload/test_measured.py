@@ -121,6 +121,30 @@ def test_increment_composes_units_and_work():
     assert dp[0] == pytest.approx(1.0 / model.nominal_slots)  # ideal demand on 1 GPU: 9 cpus, 64 GB
 
 
+@pytest.mark.parametrize("name", ["resnet18-cifar10", "bert", "yolov3"])
+def test_memoised_increment_is_bit_identical_to_the_formula(name, monkeypatch):
+    """The per-(allocation, factor) memo returns exactly what one relative_speed call gives,
+    for repeated rows, rows first seen in a later call, several factors and a cleared memo."""
+    import edgesched_env.workload.measured as measured
+
+    model = measured_model(name)
+    model._arr["rate_memo"].clear()
+    rng = np.random.default_rng(0)
+    factors = np.array(sorted(gpu_generations().values()))
+    monkeypatch.setattr(measured, "_RATE_MEMO_MAX", 40)  # forces clears along the way
+    for _ in range(30):
+        n = int(rng.integers(1, 12))
+        alloc = rng.integers(0, 9, size=(n, 3)).astype(np.int64)
+        alloc[: n // 2] = alloc[0]  # repeats within a call
+        sf = factors[rng.integers(0, factors.shape[0], size=n)]
+        work = rng.uniform(0.5, 2.0, size=n)
+        dp = model.increment(alloc, np.zeros(n), work, sf)
+        a = alloc.astype(np.float64)
+        expected = model.relative_speed(a[:, 1], a[:, 0], a[:, 2] * 16.0, sf) / (model.nominal_slots * work)
+        assert dp.dtype == np.float64 and dp.tobytes() == expected.tobytes()
+    assert len(model._arr["rate_memo"]) <= 40 + 12
+
+
 def test_gpu_generations_follow_gavel():
     gens = gpu_generations()
     assert gens["v100"] == 1.0 and 0 < gens["k80"] < gens["p100"] < 1.0
