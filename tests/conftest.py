@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from collections.abc import Callable
@@ -39,11 +38,9 @@ def run_speed_script(tmp_path: Path) -> Callable[[], dict[str, Any]]:
     """Run ``benchmarks/integration_speed.py`` on a tiny run (no docs written); its JSON report."""
 
     def run() -> dict[str, Any]:
-        path = Path(__file__).resolve().parents[1] / "benchmarks" / "integration_speed.py"
-        spec = importlib.util.spec_from_file_location("integration_speed", path)
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
+        from _scripts import load_script
+
+        mod = load_script("benchmarks/integration_speed.py")
         out = tmp_path / "speed.json"
         argv = ["--rounds", "3", "--num-envs", "2", "--json", str(out), "--no-docs", "--repeats", "1"]
         assert mod.main(argv) == 0

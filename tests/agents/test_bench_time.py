@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -11,9 +10,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from _scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "benchmarks" / "bench_time.py"
 #: a tiny version of the main job (the timed command's own options come first; later ones win)
 TINY = [
     "--seeds",
@@ -29,11 +28,7 @@ TINY = [
 
 
 def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_time", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/bench_time.py")
 
 
 def test_the_timed_command_is_the_makefile_bench_recipe() -> None:

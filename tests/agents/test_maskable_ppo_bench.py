@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from _scripts import load_script
 
 pytest.importorskip("sb3_contrib")
 torch = pytest.importorskip("torch")
 safetensors_torch = pytest.importorskip("safetensors.torch")
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "maskable_ppo.py"
-
 
 def load_bench() -> ModuleType:
     """Import the benchmark script as a module (``benchmarks/`` is not a package)."""
-    spec = importlib.util.spec_from_file_location("maskable_ppo_bench", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/maskable_ppo.py")
 
 
 def test_seed_parsing_and_disjoint_training_pool() -> None:

@@ -31,14 +31,9 @@ SCRIPT_PRESETS = (
 
 
 def test_shipped_set_is_the_scripts_and_small() -> None:
-    import importlib.util
+    from _scripts import load_script
 
-    spec = importlib.util.spec_from_file_location(
-        "train_pretrained", ROOT / "scripts" / "train_pretrained.py"
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("scripts/train_pretrained.py")
     assert tuple(mod.PRETRAINED) == SCRIPT_PRESETS
     assert set(SHIPPED) <= set(SCRIPT_PRESETS) and SHIPPED  # at least one, none unknown
     total = sum(f.stat().st_size for p in SHIPPED for f in checkpoint_path(p).iterdir())
