@@ -57,8 +57,8 @@ FORMAT_VERSION = 1
 META_FILE = "checkpoint.json"
 """Name of the metadata file inside a checkpoint directory."""
 
-_GROUP_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_CHUNK = 1 << 20
+_GROUP_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # a tensor group name
+_CHUNK = 1 << 20  # bytes hashed at a time
 
 
 # ---------------------------------------------------------------------------------------- json_safe
@@ -243,6 +243,7 @@ def _major_minor(version: str) -> str:
 
 # ------------------------------------------------------------------------------------------ sha256
 def _sha256(file: Path) -> str:
+    """The sha256 (lowercase hex) that ``checkpoint.json`` records for ``file``."""
     h = hashlib.sha256()
     with open(file, "rb") as fh:
         while chunk := fh.read(_CHUNK):
