@@ -64,12 +64,12 @@ import torch
 from numpy.typing import NDArray
 from safetensors.torch import save_file
 from sb3_contrib import MaskablePPO
-from sb3_contrib.common.wrappers import ActionMasker
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import edgesched_env  # registers the Gymnasium id
 from agents.evaluate import evaluate as evaluate_baseline
+from agents.integrations import sb3
 
 __all__ = [
     "ROLLING_WINDOW",
@@ -180,14 +180,10 @@ class TrainSeedSchedule(gymnasium.Wrapper):
 
 
 # ------------------------------------------------------------------------------------------- envs
-def _mask_fn(env: gymnasium.Env) -> NDArray[np.bool_]:
-    """The central env's flat MaskablePPO mask (through any wrappers)."""
-    return env.unwrapped.action_masks()  # type: ignore[attr-defined]
-
-
 def make_env(preset: str, overrides: dict[str, Any]) -> gymnasium.Env:
-    """A fresh central env (``gymnasium.make``) with an :class:`ActionMasker` on top."""
-    return ActionMasker(gymnasium.make(ENV_ID, preset=preset, **overrides), _mask_fn)
+    """A fresh central env (``gymnasium.make``) in the SB3 adapter's ``sb3.MaskCheck``, which serves
+    its ``action_masks`` to MaskablePPO (the env's own ``mask`` option) and counts violations."""
+    return sb3.MaskCheck(gymnasium.make(ENV_ID, preset=preset, **overrides))
 
 
 def make_train_vec_env(
@@ -198,7 +194,7 @@ def make_train_vec_env(
     def factory(i: int) -> Callable[[], gymnasium.Env]:
         def _make() -> gymnasium.Env:
             inner = TrainSeedSchedule(gymnasium.make(ENV_ID, preset=preset, **overrides), dealer, i)
-            return ActionMasker(inner, _mask_fn)
+            return sb3.MaskCheck(inner)
 
         return _make
 
@@ -339,14 +335,14 @@ def evaluate_policy(
     Returns one record per seed, in the order of ``seeds``: ``seed``, ``mean_jct`` and a few
     other episode metrics, ``truncated_by`` (``None`` for a finished episode) and ``steps``.
     """
-    envs = [make_env(preset, overrides) for _ in seeds]
+    envs: list[Any] = [make_env(preset, overrides) for _ in seeds]  # MaskCheck: serves action_masks()
     obs: list[dict[str, NDArray]] = [env.reset(seed=int(s))[0] for env, s in zip(envs, seeds)]
     steps = [0] * len(envs)
     records: list[dict[str, Any] | None] = [None] * len(envs)
     active = list(range(len(envs)))
     while active:
         batch = {k: np.stack([obs[i][k] for i in active]) for k in obs[active[0]]}
-        masks = np.stack([_mask_fn(envs[i]) for i in active])
+        masks = np.stack([envs[i].action_masks() for i in active])
         actions, _ = model.predict(batch, action_masks=masks, deterministic=True)
         still = []
         for row, i in enumerate(active):

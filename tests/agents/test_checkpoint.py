@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import agents.checkpoint as ckpt_mod
+import agents.checkpoint.validate as ckpt_validate
 from agents.checkpoint import (
     FORMAT,
     FORMAT_VERSION,
@@ -34,6 +35,7 @@ from agents.checkpoint import (
     save_checkpoint,
     unflatten_state,
 )
+from agents.checkpoint.format import _sha256
 
 CREATED = "2025-01-01T00:00:00+00:00"
 
@@ -119,7 +121,7 @@ def test_metadata_file_records_files(saved: Path) -> None:
         file = saved / rec["file"]
         assert rec["file"] == f"{name}.safetensors"
         assert rec["bytes"] == file.stat().st_size
-        assert rec["sha256"] == ckpt_mod._sha256(file)
+        assert rec["sha256"] == _sha256(file)
 
 
 def test_same_inputs_give_identical_bytes(tmp_path: Path) -> None:
@@ -391,7 +393,7 @@ def test_unparsable_weights_with_matching_hash(saved: Path) -> None:
     file = saved / "model.safetensors"
     file.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not a header}")
     doc = _doc(saved)
-    doc["tensors"]["model"].update(bytes=file.stat().st_size, sha256=ckpt_mod._sha256(file))
+    doc["tensors"]["model"].update(bytes=file.stat().st_size, sha256=_sha256(file))
     _write_doc(saved, doc)
     with pytest.raises(CheckpointCorruptedError, match="could not be parsed as safetensors"):
         load_checkpoint(saved)
@@ -469,7 +471,8 @@ def _set_written_by(path: Path, version: str) -> None:
 
 
 def test_version_policy(saved: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ckpt_mod, "package_version", lambda: "1.4.2")
+    # loading compares with the version agents.checkpoint.validate looks up
+    monkeypatch.setattr(ckpt_validate, "package_version", lambda: "1.4.2")
     _set_written_by(saved, "1.4.0")  # same major.minor: silent
     with warnings.catch_warnings():
         warnings.simplefilter("error")
