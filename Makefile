@@ -12,7 +12,12 @@ PINNED_STAMP := $(PINNED_VENV)/.installed
 BASE_VENV := .venv-base
 BASE_STAMP := $(BASE_VENV)/.installed
 
-.PHONY: setup bench test lint clean
+# the quality gate that `make test` runs first (issue 23): lint, format, types, then the test suite
+# with coverage, each package against its own threshold
+COV_MIN_ENV := 90
+COV_MIN_AGENTS := 85
+
+.PHONY: setup bench test gate lint typecheck coverage-report clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,8 +43,7 @@ setup: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/edgesched bench --seeds 3 --workers 2
 
-test: $(STAMP) $(PINNED_STAMP) $(BASE_STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+test: gate $(PINNED_STAMP) $(BASE_STAMP)
 	EDGESCHED_PINNED=1 $(PINNED_VENV)/bin/python -m pytest -n 2 -q -p no:cacheprovider tests/rllib tests/benchmarl tests/test_docs.py -k "rllib or benchmarl"
 	@# --confcutdir: not tests/conftest.py (it imports hypothesis, which a base install lacks)
 	EDGESCHED_BASE=1 $(BASE_VENV)/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/base_install tests/base_install
@@ -47,5 +51,23 @@ test: $(STAMP) $(PINNED_STAMP) $(BASE_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
+# strict on edgesched_env, the default checks on agents (pyproject.toml's [tool.mypy])
+typecheck: $(STAMP)
+	$(BIN)/mypy edgesched_env agents
+
+# both packages' reports of the last coverage run (missing lines of the files not fully covered),
+# then fail if either is below its threshold
+COVERAGE_REPORT = status=0; \
+	$(BIN)/python -m coverage report --include='edgesched_env/*' --fail-under=$(COV_MIN_ENV) || status=1; \
+	$(BIN)/python -m coverage report --include='agents/*' --fail-under=$(COV_MIN_AGENTS) || status=1; \
+	exit $$status
+
+gate: lint typecheck
+	$(BIN)/python -m pytest -n 2 -q --cov --cov-report=
+	@$(COVERAGE_REPORT)
+
+coverage-report: $(STAMP)
+	@$(COVERAGE_REPORT)
+
 clean:
-	rm -rf $(VENV) $(PINNED_VENV) $(BASE_VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(PINNED_VENV) $(BASE_VENV) build *.egg-info .pytest_cache .coverage .coverage.*

@@ -79,9 +79,9 @@ class CentralEdgeSchedEnv(gym.Env):
             else self.par.builder.nvec
         )
         self.action_space = MaskedMultiDiscrete(np.tile(self._sub_nvec, n))
-        self._last_obs: dict[str, NDArray] | None = None
+        self._last_obs: dict[str, NDArray[Any]] | None = None
 
-    def _stacked(self) -> dict[str, NDArray]:
+    def _stacked(self) -> dict[str, NDArray[Any]]:
         """The parallel env's already stacked ``(N, ...)`` arrays of the latest observation."""
         batch = self.par.last_obs_formatted  # formatted once, by the parallel env's step
         assert batch is not None
@@ -96,7 +96,7 @@ class CentralEdgeSchedEnv(gym.Env):
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, NDArray], dict[str, Any]]:
+    ) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
         """Start an episode (the seed fixes it whole)."""
         seed = check_seed(seed)
         super().reset(seed=seed)
@@ -104,7 +104,7 @@ class CentralEdgeSchedEnv(gym.Env):
         self._last_obs = self._stacked()
         return self._last_obs, self._central_info(infos) if self._flat_info else {}
 
-    def step(self, action: Any) -> tuple[dict[str, NDArray], float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[dict[str, NDArray[Any]], float, bool, bool, dict[str, Any]]:
         """Apply the joint action (one round), return the global reward."""
         width = self._sub_nvec.shape[0]
         a = action_array(action, f"joint action (shape ({len(self.agents) * width},))")
@@ -190,17 +190,21 @@ class CentralEdgeSchedVectorEnv(gym.vector.VectorEnv):
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, num_envs)
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
         self._width = sub_nvec.shape[0]
-        self._last_obs: dict[str, NDArray] | None = None
+        self._last_obs: dict[str, NDArray[Any]] | None = None
 
     def reset(
         self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, NDArray], dict[str, Any]]:
+    ) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
         """Start every episode (episode ``i`` seeded ``seed + i``)."""
         obs, infos = self.venv.reset(seed=seed, options=options)
         self._last_obs = obs
         return obs, infos
 
-    def step(self, actions: Any) -> tuple[dict[str, NDArray], NDArray, NDArray, NDArray, dict[str, Any]]:
+    def step(
+        self, actions: Any
+    ) -> tuple[
+        dict[str, NDArray[Any]], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_], dict[str, Any]
+    ]:
         """Apply each episode's joint action ``(E, N * len(nvec))``."""
         e, n = self.num_envs, self.venv.num_agents
         a = action_array(actions, f"joint actions (shape {(e, n * self._width)})")

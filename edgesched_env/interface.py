@@ -191,7 +191,7 @@ class Interface:
         return np.concatenate([slot[..., None], units], axis=-1)
 
     # ------------------------------------------------------------------------------- masks
-    def action_mask(self, batch: dict[str, NDArray]) -> NDArray[np.int8]:
+    def action_mask(self, batch: dict[str, NDArray[Any]]) -> NDArray[np.int8]:
         """``(B, N, W)`` int8 action mask of the chosen format and mask option."""
         if self.options.action_format == "discrete":
             return self._joint_mask(batch["alloc_mask"])
@@ -232,7 +232,7 @@ class Interface:
             o += size
         return out
 
-    def unflatten(self, flat: NDArray[np.float32]) -> dict[str, NDArray]:
+    def unflatten(self, flat: NDArray[np.float32]) -> dict[str, NDArray[Any]]:
         """The :data:`FLAT_KEYS` arrays of flat observations ``(..., F)`` (float32 views)."""
         lead = flat.shape[:-1]
         return {k: flat[..., s].reshape(*lead, *shape) for k, (s, shape) in self.flat_slices.items()}
@@ -261,7 +261,7 @@ class Interface:
         obs_key = "observation" if layout == "flat" else "observations"
         return spaces.Dict({obs_key: spaces.Box(low, high, dtype=np.float32), "action_mask": mask_space})
 
-    def observe(self, batch: dict[str, NDArray]) -> dict[str, NDArray]:
+    def observe(self, batch: dict[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
         """The batched observation ``(B, N, ...)`` in the chosen layout (fresh arrays)."""
         if (
             self.options.obs_layout == "dict"

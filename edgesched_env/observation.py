@@ -56,6 +56,14 @@ from edgesched_env.spaces import MaskedMultiDiscrete
 
 __all__ = ["ObservationBuilder", "feature_layout"]
 
+#: The leading arguments shared by the ``observe`` and ``global_state`` kernels: ``active``,
+#: ``free``, ``capacity``, ``cap_rel``, ``pending``, ``queue_len``, ``running_count``,
+#: ``run_table``, ``t``, ``type_idx``, ``min_request``, ``max_level_f``, ``arrival_slot``,
+#: ``num_visible``.
+_SharedArgs = tuple[
+    K.Bool, K.I64, K.I64, K.F32, K.I64, K.I64, K.I64, K.I64, K.I64, K.I64, K.I64, K.F64, K.I64, K.I64
+]
+
 _F32 = np.float32
 
 
@@ -141,10 +149,10 @@ class ObservationBuilder:
             a = self._active_cache[batch] = np.ones(batch, dtype=bool)
         return a
 
-    def _kernel_args(self, sim: Simulator) -> list[Any]:
+    def _kernel_args(self, sim: Simulator) -> _SharedArgs:
         """The leading arguments shared by the ``observe`` and ``global_state`` kernels."""
         st = sim.state
-        return [
+        return (
             self._active(sim.batch_size),
             st.free,
             sim.capacity,
@@ -159,16 +167,16 @@ class ObservationBuilder:
             self.max_level,
             st.arrival_slot,
             st.num_visible,
-        ]
+        )
 
-    def batch(self, sim: Simulator) -> dict[str, NDArray]:
+    def batch(self, sim: Simulator) -> dict[str, NDArray[Any]]:
         """Every agent's observation of every episode: arrays with leading axes ``(B, N)``.
 
         Fresh arrays on every call (safe to keep in a rollout buffer).
         """
         st = sim.state
         b, n, p, m, r = sim.batch_size, self.n, self.p, self.m, self.r
-        out: dict[str, NDArray] = {
+        out: dict[str, NDArray[Any]] = {
             "clusters": np.empty((b, n, n, self.f_cluster), dtype=_F32),
             "pending": np.empty((b, n, p, self.f_pending), dtype=_F32),
             "pending_mask": np.empty((b, n, p), dtype=np.int8),
@@ -177,7 +185,7 @@ class ObservationBuilder:
             "alloc_mask": np.empty((b, n, p, r, self.l_max), dtype=np.int8),
             "action_mask": np.empty((b, n, self._width), dtype=np.int8),
         }
-        K.observe(  # type: ignore[call-arg]  # mypy cannot count the unpacked shared arguments
+        K.observe(
             *self._kernel_args(sim),
             st.delay_slots,
             st.alloc,
@@ -198,13 +206,13 @@ class ObservationBuilder:
 
     @staticmethod
     def agent_views(
-        batch: dict[str, NDArray], agents: list[str], b: int = 0
-    ) -> dict[str, dict[str, NDArray]]:
+        batch: dict[str, NDArray[Any]], agents: list[str], b: int = 0
+    ) -> dict[str, dict[str, NDArray[Any]]]:
         """``{agent: {key: array}}`` views of episode ``b`` of a :meth:`batch` (agents in index order)."""
         items = tuple(batch.items())
         return {a: {key: arr[b, i] for key, arr in items} for i, a in enumerate(agents)}
 
-    def per_agent(self, sim: Simulator, agents: list[str], b: int = 0) -> dict[str, dict[str, NDArray]]:
+    def per_agent(self, sim: Simulator, agents: list[str], b: int = 0) -> dict[str, dict[str, NDArray[Any]]]:
         """``{agent: {key: array}}`` of episode ``b`` for ``agents`` (named ``cluster_i``, in index order)."""
         return self.agent_views(self.batch(sim), agents, b)
 
@@ -213,7 +221,7 @@ class ObservationBuilder:
         """``(B, S)`` the flat global state of every episode (see module docstring)."""
         st = sim.state
         out = np.empty((sim.batch_size, self.state_space.shape[0]), dtype=_F32)
-        K.global_state(  # type: ignore[call-arg]  # mypy cannot count the unpacked shared arguments
+        K.global_state(
             *self._kernel_args(sim),
             st.visible,
             st.alloc,
@@ -226,12 +234,13 @@ class ObservationBuilder:
 
     def state(self, sim: Simulator, b: int = 0) -> NDArray[np.float32]:
         """The flat global state vector of episode ``b``."""
-        return self.state_batch(sim)[b]
+        row: NDArray[np.float32] = self.state_batch(sim)[b]
+        return row
 
-    def split_state(self, flat: NDArray[np.float32]) -> dict[str, NDArray]:
+    def split_state(self, flat: NDArray[np.float32]) -> dict[str, NDArray[Any]]:
         """The named pieces (shapes in :attr:`state_shapes`, leading axes kept) of flat states."""
         lead = flat.shape[:-1]
-        out: dict[str, NDArray] = {}
+        out: dict[str, NDArray[Any]] = {}
         o = 0
         for name, shape in self.state_shapes.items():
             size = int(np.prod(shape))
@@ -239,7 +248,7 @@ class ObservationBuilder:
             o += size
         return out
 
-    def state_dict(self, sim: Simulator, b: int = 0) -> dict[str, NDArray]:
+    def state_dict(self, sim: Simulator, b: int = 0) -> dict[str, NDArray[Any]]:
         """The global state's named pieces of episode ``b`` (shapes in :attr:`state_shapes`)."""
         return self.split_state(self.state(sim, b))
 

@@ -68,7 +68,7 @@ def check_seed(seed: Any, what: str = "reset(seed=...)") -> int | None:
     raise ValueError(f"{what} must be a non-negative integer or None, got {seed!r} ({type(seed).__name__})")
 
 
-class EdgeSchedParallelEnv(ParallelEnv):
+class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
     """EdgeSched-v0: task placement and resource allocation for ML training on edge clusters.
 
     **Description.** A re-implementation of the TapFinger model (Li et al., INFOCOM 2023; the
@@ -179,9 +179,9 @@ class EdgeSchedParallelEnv(ParallelEnv):
         self._np_random_seed: int | None = None
         self._steps = 0
         self._last_metrics: dict[str, Any] | None = None
-        self.last_obs_batch: dict[str, NDArray] | None = None
+        self.last_obs_batch: dict[str, NDArray[Any]] | None = None
         """The latest observation as ``(1, N, ...)`` arrays in the default layout."""
-        self.last_obs_formatted: dict[str, NDArray] | None = None
+        self.last_obs_formatted: dict[str, NDArray[Any]] | None = None
         """The same observation in the interface options' format (the per-agent dicts are views
         of it; the same object as :attr:`last_obs_batch` under the default options)."""
 
@@ -206,7 +206,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
         """The flat float32 global state for a centralised critic."""
         return self.builder.state(self.sim)
 
-    def state_dict(self) -> dict[str, NDArray]:
+    def state_dict(self) -> dict[str, NDArray[Any]]:
         """The global state's named pieces."""
         return self.builder.state_dict(self.sim)
 
@@ -225,7 +225,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
     # ---------------------------------------------------------------------------------- reset
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, dict[str, NDArray]], dict[str, dict[str, Any]]]:
+    ) -> tuple[dict[str, dict[str, NDArray[Any]]], dict[str, dict[str, Any]]]:
         """Start an episode; ``seed`` fixes the whole episode (workload, ties, noise).
 
         The env has no reset options: it takes its settings from the config (make a new env to
@@ -264,7 +264,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
     def step(
         self, actions: dict[str, Any]
     ) -> tuple[
-        dict[str, dict[str, NDArray]],
+        dict[str, dict[str, NDArray[Any]]],
         dict[str, float],
         dict[str, bool],
         dict[str, bool],
@@ -321,7 +321,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
             return "max_cycles"
         return None
 
-    def _observe(self) -> dict[str, dict[str, NDArray]]:
+    def _observe(self) -> dict[str, dict[str, NDArray[Any]]]:
         self.last_obs_batch = batch = self.builder.batch(self.sim)
         self.last_obs_formatted = self.interface.observe(batch)
         return self.builder.agent_views(self.last_obs_formatted, self.agents)
@@ -408,7 +408,9 @@ class EdgeSchedParallelEnv(ParallelEnv):
                 f"action of {agent} must be one integer (action_format='discrete'), got shape {v.shape}"
             )
         n = np.array([self.interface.num_discrete])
-        return integer_actions(v.reshape(1), n, f"action of {agent}", _Named(f"action of {agent}"))[0]
+        codes = integer_actions(v.reshape(1), n, f"action of {agent}", _Named(f"action of {agent}"))
+        code: np.int64 = codes[0]
+        return code
 
     def check_action(self, agent: str, action: Any) -> None:
         """Check one live agent's action as :meth:`step` would, without changing anything.
@@ -492,7 +494,7 @@ def parallel_env(preset: str | EnvConfig = DEFAULT_PRESET, **kwargs: Any) -> Edg
     return EdgeSchedParallelEnv(preset, **kwargs)
 
 
-class _CheckedAEC(parallel_to_aec_wrapper):
+class _CheckedAEC(parallel_to_aec_wrapper[str, dict[str, Any], Any]):
     """PettingZoo's ``parallel_to_aec`` wrapper that checks each action when it is given.
 
     The plain wrapper buffers actions until the last agent of the cycle acts, so a malformed
@@ -521,12 +523,12 @@ class _CheckedAEC(parallel_to_aec_wrapper):
             raise
 
 
-class _OrderEnforcing(OrderEnforcingWrapper):
+class _OrderEnforcing(OrderEnforcingWrapper[str, dict[str, Any], Any]):
     """PettingZoo's order-enforcing wrapper, whose ``_has_updated`` flag a rejected step leaves as
     it was (so a rejected step changes nothing, not even the wrapper's bookkeeping)."""
 
     def step(self, action: Any) -> None:
-        updated: bool = self._has_updated  # type: ignore[has-type]  # set in the untyped __init__
+        updated: bool = self._has_updated
         try:
             super().step(action)
         except ValueError:

@@ -77,7 +77,9 @@ _TRACK = np.array([225, 225, 225], dtype=np.uint8)
 _MARGIN = 8
 
 
-def _hbar(img: NDArray[np.uint8], y: int, h: int, x0: int, x1: int, frac: float, color: NDArray) -> None:
+def _hbar(
+    img: NDArray[np.uint8], y: int, h: int, x0: int, x1: int, frac: float, color: NDArray[np.uint8]
+) -> None:
     """A horizontal gauge on rows ``[y, y + h)``: a light track over ``[x0, x1)`` filled to ``frac``."""
     img[y : y + h, x0:x1] = _TRACK
     fill = x0 + round((x1 - x0) * min(max(frac, 0.0), 1.0))

@@ -129,7 +129,7 @@ class EdgeSchedVectorEnv:
             if self._discrete
             else np.broadcast_to(self.nvec, (*lead, self.nvec.shape[0])).copy()
         )
-        self.last_obs_batch: dict[str, NDArray] | None = None
+        self.last_obs_batch: dict[str, NDArray[Any]] | None = None
         """The latest observation in the default layout (what :meth:`random_actions` reads)."""
         self.state_space = _batch_box(self.builder.state_space, (num_envs,))
         self._rngs: list[np.random.Generator] = []
@@ -159,7 +159,7 @@ class EdgeSchedVectorEnv:
         """Episode ``i``'s metrics as the single env reports them (valid once it has ended)."""
         return episode_metrics(SimView(self.sim, i))
 
-    def random_actions(self, obs: dict[str, NDArray], rng: np.random.Generator) -> NDArray[np.int64]:
+    def random_actions(self, obs: dict[str, NDArray[Any]], rng: np.random.Generator) -> NDArray[np.int64]:
         """:func:`random_feasible_actions` for this env's mode, in its action format (an ``obs`` in
         another layout than ``"dict"`` is read from :attr:`last_obs_batch`, the same round)."""
         if "alloc_mask" not in obs:
@@ -175,7 +175,7 @@ class EdgeSchedVectorEnv:
     # --------------------------------------------------------------------------------- reset
     def reset(
         self, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, NDArray], dict[str, Any]]:
+    ) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
         """Start every episode: ``seed`` int seeds episode ``i`` with ``seed + i``; a sequence
         gives one seed per episode; ``None`` draws fresh entropy."""
         check_reset_options(options)
@@ -203,7 +203,7 @@ class EdgeSchedVectorEnv:
             self._add_flat(infos, np.zeros(e, dtype=bool), np.zeros(e, dtype=np.int64))
         return obs, infos
 
-    def reset_episodes(self, rows: Sequence[int]) -> dict[str, NDArray]:
+    def reset_episodes(self, rows: Sequence[int]) -> dict[str, NDArray[Any]]:
         """Restart episodes ``rows`` now (each continues its own generator, as an autoreset does)
         and return every episode's observation; the others are untouched. For libraries that
         reset finished episodes themselves (TorchRL's partial ``_reset``)."""
@@ -219,7 +219,7 @@ class EdgeSchedVectorEnv:
             self._needs_reset[rows] = False
         return self._observe()
 
-    def _observe(self) -> dict[str, NDArray]:
+    def _observe(self) -> dict[str, NDArray[Any]]:
         self.last_obs_batch = batch = self.builder.batch(self.sim)
         return self.interface.observe(batch)
 
@@ -246,7 +246,9 @@ class EdgeSchedVectorEnv:
     # ---------------------------------------------------------------------------------- step
     def step(
         self, actions: NDArray[np.integer[Any]]
-    ) -> tuple[dict[str, NDArray], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_], dict[str, Any]]:
+    ) -> tuple[
+        dict[str, NDArray[Any]], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_], dict[str, Any]
+    ]:
         """One decision round (single-task mode) or one slot (multi-task mode) of every episode."""
         if not self._reset_done:
             raise RuntimeError("step() called before reset()")
@@ -404,11 +406,12 @@ def _pick_true(mask: NDArray[np.bool_], u: NDArray[np.float64]) -> NDArray[np.in
     """Index of a uniformly chosen True along the last axis (``u`` uniform in [0, 1)); 0 if none."""
     count = mask.sum(axis=-1)
     k = np.floor(u * count).astype(np.int64)
-    return np.argmax(np.cumsum(mask, axis=-1) > k[..., None], axis=-1)
+    picked: NDArray[np.int64] = np.argmax(np.cumsum(mask, axis=-1) > k[..., None], axis=-1)
+    return picked
 
 
 def random_feasible_actions(
-    obs: dict[str, NDArray], rng: np.random.Generator, picks: int = 1
+    obs: dict[str, NDArray[Any]], rng: np.random.Generator, picks: int = 1
 ) -> NDArray[np.int64]:
     """A batched random feasible policy: ``(..., N, len(nvec))`` actions from batched observations.
 

@@ -140,6 +140,27 @@ def split_sub(arg: str) -> tuple[str, str]:
     return old, new
 
 
+def makefile_prerequisites(target: str) -> list[str]:
+    """The prerequisites of one Makefile target, as written (``$(STAMP)`` stays unexpanded)."""
+    for line in (ROOT / "Makefile").read_text().splitlines():
+        m = re.match(rf"^{re.escape(target)}\s*:(?!=)(?P<prereqs>.*)$", line)
+        if m:
+            return m["prereqs"].split()
+    raise ValueError(f"the Makefile has no target {target!r}")
+
+
+def makefile_commands(target: str) -> list[str]:
+    """The command lines that ``make TARGET`` runs: the recipes of the target and of every
+    prerequisite that is a target of the Makefile (depth first, prerequisites first)."""
+    out: list[str] = []
+    for pre in makefile_prerequisites(target):
+        try:
+            out += makefile_commands(pre)
+        except ValueError:  # a file or a variable's target: no recipe of its own here
+            continue
+    return out + makefile_recipe(target)
+
+
 def makefile_recipe(target: str) -> list[str]:
     """The command lines of one Makefile target (tab-indented lines after ``target:``)."""
     lines = (ROOT / "Makefile").read_text().splitlines()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -62,12 +63,32 @@ def test_inventory():
 
 
 def test_self_lines_are_this_suite():
-    """A ``self`` line is ``make test``, whose recipe runs pytest on the whole tests/ folder."""
+    """A ``self`` line is ``make test``, which runs pytest on the whole tests/ folder (in its gate)."""
     for b in BLOCKS:
         for prefix in b.args("self"):
             assert prefix == "make test", f"{b.id}: only 'make test' is this suite, not {prefix!r}"
-    recipe = db.makefile_recipe("test")
-    assert any("-m pytest" in r and "tests/" not in r for r in recipe), recipe
+    commands = db.makefile_commands("test")
+    assert any("-m pytest" in r and "tests/" not in r for r in commands), commands
+
+
+def test_make_test_runs_the_gate_the_readme_describes():
+    """``make test`` runs ruff (check, format), mypy on both packages and the suite with coverage,
+    checked per package against the thresholds the README states (issue 23)."""
+    commands = db.makefile_commands("test")
+    gate = db.makefile_commands("gate")
+    assert commands[: len(gate)] == gate, "the gate runs first"
+    for step in ("ruff check .", "ruff format --check .", "mypy edgesched_env agents"):
+        assert any(step in c for c in gate), step
+    (suite,) = [c for c in gate if "-m pytest" in c]
+    assert "--cov" in suite.split()
+    assert gate.index(suite) > max(i for i, c in enumerate(gate) if "mypy" in c or "ruff" in c)
+    makefile = (db.ROOT / "Makefile").read_text()
+    thresholds = dict(re.findall(r"^COV_MIN_(ENV|AGENTS) := (\d+)$", makefile, re.M))
+    assert thresholds == {"ENV": "90", "AGENTS": "85"}
+    assert "--include='edgesched_env/*' --fail-under=$(COV_MIN_ENV)" in makefile
+    assert "--include='agents/*' --fail-under=$(COV_MIN_AGENTS)" in makefile
+    readme = (db.ROOT / "README.md").read_text()
+    assert "90% for `edgesched_env`" in readme and "85% for `agents`" in readme
 
 
 def test_make_bench_is_what_the_readme_says():

@@ -21,6 +21,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -149,7 +150,7 @@ class Simulator:
         self._all = np.ones(batch_size, dtype=bool)
         self._tie_b = np.zeros(batch_size * n, dtype=np.int64)
         self._tie_agents = np.zeros((batch_size * n, n), dtype=np.int64)
-        self._gbuf: dict[str, NDArray] | None = None  # slot-end gather buffers (see _gather_buffers)
+        self._gbuf: dict[str, NDArray[Any]] | None = None  # slot-end gather buffers (see _gather_buffers)
         self._no_noise = np.ones(1)
 
     # ------------------------------------------------------------------------------------ reset
@@ -232,7 +233,8 @@ class Simulator:
     @property
     def terminated(self) -> NDArray[np.bool_]:
         """``(B,)`` all tasks have arrived and completed."""
-        return self.state.num_completed == self.state.num_tasks
+        done: NDArray[np.bool_] = self.state.num_completed == self.state.num_tasks
+        return done
 
     @property
     def busy_slots(self) -> NDArray[np.int64]:
@@ -452,7 +454,7 @@ class Simulator:
             self._skip_idle_slots(act)
         return local, glob
 
-    def _gather_buffers(self) -> dict[str, NDArray]:
+    def _gather_buffers(self) -> dict[str, NDArray[Any]]:
         """Buffers of the slot end's gathered running tasks (sized to ``B * T``, reused)."""
         size = self.batch_size * self.state.task_capacity
         g = self._gbuf
@@ -469,7 +471,7 @@ class Simulator:
             }
         return g
 
-    def _increments(self, q: int, g: dict[str, NDArray]) -> NDArray[np.float64]:
+    def _increments(self, q: int, g: dict[str, NDArray[Any]]) -> NDArray[np.float64]:
         """Progress increments of the ``q`` gathered running, ready tasks (grouped by type)."""
         dp = np.zeros(q, dtype=np.float64)
         if q == 0:
@@ -562,4 +564,5 @@ class Simulator:
         """
         m = self.state.min_request[b, task]
         pos = m > 0
-        return (self.state.free[b][agents][:, pos] / m[pos]).min(axis=1)
+        ratios: NDArray[np.float64] = (self.state.free[b][agents][:, pos] / m[pos]).min(axis=1)
+        return ratios

@@ -18,11 +18,20 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Array types of the kernels' parameters (SimState's dtypes). The annotations are for mypy only:
+# ``numba.njit`` without a signature ignores them and specialises on the arguments it is given.
+Bool = NDArray[np.bool_]
+I8 = NDArray[np.int8]
+I64 = NDArray[np.int64]
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+
 try:  # numba is optional: the kernels are plain Python without it
-    if os.environ.get("EDGESCHED_NO_NUMBA"):
+    if os.environ.get("EDGESCHED_NO_NUMBA"):  # pragma: no cover - exercised only without numba
         raise ImportError("disabled by EDGESCHED_NO_NUMBA")
     import numba
 
@@ -51,24 +60,24 @@ DONE = 3
 # ------------------------------------------------------------------------------ decision round
 @_jit
 def decode_picks(
-    active,
-    pending,
-    pick_idx,
-    request,
-    min_request,
-    free,
-    max_level,
-    clip,
-    task,
-    placed,
-    noop,
-    empty,
-    infeasible,
-    clipped,
-    alloc,
-    num_infeasible,
-    num_clipped,
-):
+    active: Bool,
+    pending: I64,
+    pick_idx: I64,
+    request: I64,
+    min_request: I64,
+    free: I64,
+    max_level: I64,
+    clip: bool,
+    task: I64,
+    placed: Bool,
+    noop: Bool,
+    empty: Bool,
+    infeasible: Bool,
+    clipped: Bool,
+    alloc: I64,
+    num_infeasible: I64,
+    num_clipped: I64,
+) -> None:
     """Phase 1: turn each agent's pick (pending position, units) into a task and an allocation.
 
     Writes the outcome arrays ``task, placed, noop, empty, infeasible, clipped (B, N)`` and
@@ -123,7 +132,7 @@ def decode_picks(
 
 
 @_jit
-def capacity_ratio(free_row, m_row):
+def capacity_ratio(free_row: I64, m_row: I64) -> float:
     """``min over r with m_r > 0 of free_r / m_r`` (float64; ``inf`` if every ``m_r`` is 0)."""
     best = np.inf
     for r in range(m_row.shape[0]):
@@ -136,18 +145,18 @@ def capacity_ratio(free_row, m_row):
 
 @_jit
 def resolve_conflicts(
-    active,
-    task,
-    placed,
-    conflict,
-    alloc,
-    free,
-    min_request,
-    capacity_rule,
-    num_conflicts,
-    tie_b,
-    tie_agents,
-):
+    active: Bool,
+    task: I64,
+    placed: Bool,
+    conflict: Bool,
+    alloc: I64,
+    free: I64,
+    min_request: I64,
+    capacity_rule: bool,
+    num_conflicts: I64,
+    tie_b: I64,
+    tie_agents: I64,
+) -> int:
     """Phase 2: among feasible picks of the same task, keep one winner (SPEC.md section 6).
 
     Groups whose winner is unique (``capacity`` rule) are settled here, and agents outside a
@@ -208,7 +217,7 @@ def resolve_conflicts(
 
 
 @_jit
-def lose(b, i, placed, conflict, alloc, num_conflicts):
+def lose(b: int, i: int, placed: Bool, conflict: Bool, alloc: I64, num_conflicts: I64) -> None:
     """Agent ``i`` of episode ``b`` lost a conflict: nothing placed, counted."""
     placed[b, i] = False
     conflict[b, i] = True
@@ -219,28 +228,28 @@ def lose(b, i, placed, conflict, alloc, num_conflicts):
 
 @_jit
 def place(
-    active,
-    task,
-    placed,
-    alloc,
-    t,
-    status,
-    host,
-    task_alloc,
-    prev_alloc,
-    slots_run,
-    placed_slot,
-    ready_slot,
-    delay_slots,
-    free,
-    running_count,
-    pending,
-    run_table,
-    run_row,
-    run_hidden,
-    in_queue,
-    queue_len,
-):
+    active: Bool,
+    task: I64,
+    placed: Bool,
+    alloc: I64,
+    t: I64,
+    status: I8,
+    host: I64,
+    task_alloc: I64,
+    prev_alloc: I64,
+    slots_run: I64,
+    placed_slot: I64,
+    ready_slot: I64,
+    delay_slots: I64,
+    free: I64,
+    running_count: I64,
+    pending: I64,
+    run_table: I64,
+    run_row: I64,
+    run_hidden: I64,
+    in_queue: Bool,
+    queue_len: I64,
+) -> None:
     """Phase 3: start the winners' tasks on their hosts and remove them from every list."""
     nb, n = task.shape
     p = pending.shape[2]
@@ -283,7 +292,9 @@ def place(
 
 
 @_jit
-def end_round(active, placed, total_rounds, round_in_slot, rounds_limit, slot_over):
+def end_round(
+    active: Bool, placed: Bool, total_rounds: I64, round_in_slot: I64, rounds_limit: int, slot_over: Bool
+) -> None:
     """Round bookkeeping: count the round; a slot is over where nothing was placed or the limit hit."""
     nb, n = placed.shape
     for b in range(nb):
@@ -302,36 +313,36 @@ def end_round(active, placed, total_rounds, round_in_slot, rounds_limit, slot_ov
 # ------------------------------------------------------------------------------------ slot end
 @_jit
 def begin_slot_end(
-    active,
-    running_count,
-    pending,
-    queue_len,
-    num_arrived,
-    num_completed,
-    free,
-    capacity,
-    status,
-    ready_slot,
-    t,
-    local,
-    glob,
-    sum_in_system,
-    sum_used,
-    type_idx,
-    task_alloc,
-    progress,
-    work,
-    host,
-    speed_factor,
-    g_flat,
-    g_rank,
-    g_alloc,
-    g_prog,
-    g_work,
-    g_factor,
-    type_start,
-    per_episode,
-):
+    active: Bool,
+    running_count: I64,
+    pending: I64,
+    queue_len: I64,
+    num_arrived: I64,
+    num_completed: I64,
+    free: I64,
+    capacity: I64,
+    status: I8,
+    ready_slot: I64,
+    t: I64,
+    local: F64,
+    glob: F64,
+    sum_in_system: I64,
+    sum_used: I64,
+    type_idx: I64,
+    task_alloc: I64,
+    progress: F64,
+    work: F64,
+    host: I64,
+    speed_factor: F64,
+    g_flat: I64,
+    g_rank: I64,
+    g_alloc: I64,
+    g_prog: F64,
+    g_work: F64,
+    g_factor: F64,
+    type_start: I64,
+    per_episode: I64,
+) -> int:
     """Slot end, steps 1-2a: rewards, the running sums, and the tasks that progress this slot.
 
     Writes ``local (B, N)`` and ``glob (B,)`` for the active episodes. The running, ready tasks
@@ -392,36 +403,36 @@ def begin_slot_end(
 
 @_jit
 def finish_slot_end(
-    active,
-    run_flat,
-    run_rank,
-    dp,
-    use_noise,
-    noise,
-    progress,
-    alloc,
-    prev_alloc,
-    slots_run,
-    status,
-    host,
-    completion_slot,
-    free,
-    running_count,
-    run_table,
-    run_row,
-    run_hidden,
-    placed_slot,
-    t,
-    round_in_slot,
-    num_completed,
-    num_arrived,
-    num_tasks,
-    arrival_slot,
-    visible,
-    pending,
-    in_queue,
-    queue_len,
-):
+    active: Bool,
+    run_flat: I64,
+    run_rank: I64,
+    dp: F64,
+    use_noise: bool,
+    noise: F64,
+    progress: F64,
+    alloc: I64,
+    prev_alloc: I64,
+    slots_run: I64,
+    status: I8,
+    host: I64,
+    completion_slot: I64,
+    free: I64,
+    running_count: I64,
+    run_table: I64,
+    run_row: I64,
+    run_hidden: I64,
+    placed_slot: I64,
+    t: I64,
+    round_in_slot: I64,
+    num_completed: I64,
+    num_arrived: I64,
+    num_tasks: I64,
+    arrival_slot: I64,
+    visible: Bool,
+    pending: I64,
+    in_queue: Bool,
+    queue_len: I64,
+) -> None:
     """Slot end, steps 2b-6: apply progress, complete, ``t += 1``, arrivals, queue refill.
 
     ``dp`` is the increment of each gathered task (``run_flat``); with ``use_noise`` it is
@@ -482,7 +493,18 @@ def finish_slot_end(
 
 
 @_jit
-def _show_hidden(b, c, status, host, run_row, run_table, run_hidden, placed_slot, num_arrived, m):
+def _show_hidden(
+    b: int,
+    c: int,
+    status: I8,
+    host: I64,
+    run_row: I64,
+    run_table: I64,
+    run_hidden: I64,
+    placed_slot: I64,
+    num_arrived: int,
+    m: int,
+) -> None:
     """Give free running-table rows of cluster ``c`` to its running tasks without a row (oldest
     placement first, then lowest id). Only after an elastic scheduler preempted tasks."""
     while run_hidden[b, c] > 0:
@@ -507,7 +529,18 @@ def _show_hidden(b, c, status, host, run_row, run_table, run_hidden, placed_slot
 
 # ------------------------------------------------------------------------------------ arrivals
 @_jit
-def _arrive(b, num_tasks, arrival_slot, t, status, num_arrived, visible, pending, in_queue, queue_len):
+def _arrive(
+    b: int,
+    num_tasks: I64,
+    arrival_slot: I64,
+    t: I64,
+    status: I8,
+    num_arrived: I64,
+    visible: Bool,
+    pending: I64,
+    in_queue: Bool,
+    queue_len: I64,
+) -> None:
     """Episode ``b``'s tasks with ``arrival_slot <= t`` arrive: each visible agent gives them its
     first free pending positions (in id order), the rest join the tail of its queue."""
     n, p = pending.shape[1], pending.shape[2]
@@ -534,8 +567,17 @@ def _arrive(b, num_tasks, arrival_slot, t, status, num_arrived, visible, pending
 
 @_jit
 def arrive_first(
-    active, num_tasks, arrival_slot, t, status, num_arrived, visible, pending, in_queue, queue_len
-):
+    active: Bool,
+    num_tasks: I64,
+    arrival_slot: I64,
+    t: I64,
+    status: I8,
+    num_arrived: I64,
+    visible: Bool,
+    pending: I64,
+    in_queue: Bool,
+    queue_len: I64,
+) -> None:
     """At reset: the tasks of slot ``t`` arrive (the queues are empty, so no refill is needed)."""
     for b in range(pending.shape[0]):
         if active[b]:
@@ -545,35 +587,35 @@ def arrive_first(
 # -------------------------------------------------------------------------------- observations
 @_jit
 def observe(
-    active,
-    free,
-    capacity,
-    cap_rel,
-    pending,
-    queue_len,
-    running_count,
-    run_table,
-    t,
-    type_idx,
-    min_request,
-    max_level_f,
-    arrival_slot,
-    num_visible,
-    delay_slots,
-    task_alloc,
-    placed_slot,
-    max_level_i,
-    levels,
-    time_scale,
-    picks,
-    clusters,
-    pend_feat,
-    pending_mask,
-    running,
-    running_mask,
-    alloc_mask,
-    action_mask,
-):
+    active: Bool,
+    free: I64,
+    capacity: I64,
+    cap_rel: F32,
+    pending: I64,
+    queue_len: I64,
+    running_count: I64,
+    run_table: I64,
+    t: I64,
+    type_idx: I64,
+    min_request: I64,
+    max_level_f: F64,
+    arrival_slot: I64,
+    num_visible: I64,
+    delay_slots: I64,
+    task_alloc: I64,
+    placed_slot: I64,
+    max_level_i: I64,
+    levels: I64,
+    time_scale: float,
+    picks: int,
+    clusters: F32,
+    pend_feat: F32,
+    pending_mask: I8,
+    running: F32,
+    running_mask: I8,
+    alloc_mask: I8,
+    action_mask: I8,
+) -> None:
     """Every agent's observation (see :mod:`edgesched_env.observation` for the layout)."""
     nb, n, p = pending.shape
     r_count = free.shape[2]
@@ -662,7 +704,19 @@ def observe(
 
 
 @_jit
-def _cluster_row(b, c, free, capacity, cap_rel, pending, queue_len, running_count, m, out, o):
+def _cluster_row(
+    b: int,
+    c: int,
+    free: I64,
+    capacity: I64,
+    cap_rel: F32,
+    pending: I64,
+    queue_len: I64,
+    running_count: I64,
+    m: int,
+    out: F32,
+    o: int,
+) -> None:
     """Cluster ``c``'s features without the is-self flag into ``out[o : o + 2R + 3]``: free /
     capacity (R), capacity relative to the largest (R), pending / P, queue / P, running / M."""
     r_count = free.shape[2]
@@ -681,8 +735,19 @@ def _cluster_row(b, c, free, capacity, cap_rel, pending, queue_len, running_coun
 
 @_jit
 def _running_block(
-    b, i, run_table, type_idx, task_alloc, max_level_f, placed_slot, tb, time_scale, k_count, out, out_mask
-):
+    b: int,
+    i: int,
+    run_table: I64,
+    type_idx: I64,
+    task_alloc: I64,
+    max_level_f: F64,
+    placed_slot: I64,
+    tb: int,
+    time_scale: float,
+    k_count: int,
+    out: F32,
+    out_mask: I8,
+) -> None:
     """Running-task features of cluster ``i`` in running-table order."""
     r_count = task_alloc.shape[2]
     for x in range(run_table.shape[2]):
@@ -701,27 +766,27 @@ def _running_block(
 
 @_jit
 def global_state(
-    active,
-    free,
-    capacity,
-    cap_rel,
-    pending,
-    queue_len,
-    running_count,
-    run_table,
-    t,
-    type_idx,
-    min_request,
-    max_level_f,
-    arrival_slot,
-    num_visible,
-    visible,
-    task_alloc,
-    placed_slot,
-    time_scale,
-    num_types,
-    out,
-):
+    active: Bool,
+    free: I64,
+    capacity: I64,
+    cap_rel: F32,
+    pending: I64,
+    queue_len: I64,
+    running_count: I64,
+    run_table: I64,
+    t: I64,
+    type_idx: I64,
+    min_request: I64,
+    max_level_f: F64,
+    arrival_slot: I64,
+    num_visible: I64,
+    visible: Bool,
+    task_alloc: I64,
+    placed_slot: I64,
+    time_scale: float,
+    num_types: int,
+    out: F32,
+) -> None:
     """The flat global state ``(B, S)`` (layout in :mod:`edgesched_env.observation`)."""
     nb, n, p = pending.shape
     r_count = free.shape[2]

@@ -154,7 +154,8 @@ class SimView:
     @property
     def pending_count(self) -> NDArray[np.int64]:
         """``(N,)`` occupied pending positions per agent."""
-        return (self._sim.state.pending[self._b] >= 0).sum(axis=1)
+        counts: NDArray[np.int64] = (self._sim.state.pending[self._b] >= 0).sum(axis=1)
+        return counts
 
     @property
     def terminated(self) -> bool:

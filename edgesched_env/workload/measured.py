@@ -237,19 +237,21 @@ class MeasuredSpeed:
     # ----------------------------------------------------------------------------- pieces
     def gpu_factor(self, g: NDArray[np.float64]) -> NDArray[np.float64]:
         """``G(g)``: linear between measured counts, 0 below the smallest, flat above the largest."""
-        gp = self._arr["gpus"]
-        out = np.interp(g, gp, self._arr["g"])
+        gp: NDArray[np.float64] = self._arr["gpus"]
+        out: NDArray[np.float64] = np.interp(g, gp, self._arr["g"])
         out[g < gp[0]] = 0.0
         return out
 
     def _grid(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
         """``T(x, y)``: bilinear on the Synergy grid, clamped above, linear to 0 below."""
-        gx, gy, t = self._arr["x"], self._arr["y"], self._arr["t"]
+        gx: NDArray[np.float64] = self._arr["x"]
+        gy: NDArray[np.float64] = self._arr["y"]
+        t: NDArray[np.float64] = self._arr["t"]
         i, wx = _axis_weights(gx, x)
         j, wy = _axis_weights(gy, y)
         i1 = np.minimum(i + 1, gx.shape[0] - 1)
         j1 = np.minimum(j + 1, gy.shape[0] - 1)
-        val = (
+        val: NDArray[np.float64] = (
             (1 - wx) * (1 - wy) * t[i, j]
             + wx * (1 - wy) * t[i1, j]
             + (1 - wx) * wy * t[i, j1]
@@ -264,7 +266,8 @@ class MeasuredSpeed:
         """``C(x, y) = T(x, y) / T(x*, y*)`` (1 when the model is cpu/memory-insensitive)."""
         if "t" not in self._arr:
             return np.ones(np.shape(cpus_per_gpu))
-        return self._grid(cpus_per_gpu, mem_gb_per_gpu) / self._arr["t_best"]
+        t_best: float = self._arr["t_best"]
+        return self._grid(cpus_per_gpu, mem_gb_per_gpu) / t_best
 
     def generation_factor(self, speed_factor: NDArray[np.float64]) -> NDArray[np.float64]:
         """``V``: the family's ratio where ``speed_factor`` is a known generation's, else itself."""

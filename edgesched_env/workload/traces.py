@@ -214,7 +214,7 @@ class TraceReplay:
     def arrival_slots(self, jobs: TraceJobs) -> NDArray[np.int64]:
         """``floor((submit_s - submit_s[0]) / arrival_seconds_per_slot)`` of the replayed rows."""
         rel = jobs.submit_s - jobs.submit_s[0]
-        slots = np.floor(rel / self.arrival_seconds_per_slot)
+        slots: NDArray[np.float64] = np.floor(rel / self.arrival_seconds_per_slot)
         over = np.flatnonzero(~(slots <= MAX_TRACE_SLOT))
         if over.shape[0]:
             i = int(over[0])
