@@ -525,7 +525,8 @@ def _plot_curve(out: Path) -> None:
         import matplotlib.pyplot as plt
     except Exception:
         return
-    rows = list(csv.DictReader((out / "progress.csv").open()))
+    with (out / "progress.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
     if not rows:
         return
     x = [int(r["rounds"]) for r in rows]
