@@ -24,6 +24,7 @@ from edgesched_env.interface import (
 from edgesched_env.observation import ObservationBuilder
 from edgesched_env.presets import DEFAULT_PRESET, make_config
 from edgesched_env.render import RENDER_MODES, check_render_mode
+from edgesched_env.rewards import Reward, make_reward
 from edgesched_env.sim.core import PickOutcome, Simulator
 from edgesched_env.sim.metrics import episode_metrics
 from edgesched_env.sim.view import SimView
@@ -166,6 +167,8 @@ class EdgeSchedParallelEnv(ParallelEnv):
         self.agents: list[str] = []
         # A batch of one episode: the same dynamics as the vector env (edgesched_env.vector).
         self.sim = Simulator(self.config, batch_size=1, record_history=True)
+        self.reward_fn: Reward = make_reward(self.config.reward)
+        """The reward paid at each slot end (:mod:`edgesched_env.rewards`, ``config.reward``)."""
         self.view = SimView(self.sim, 0)
         self.builder = ObservationBuilder(self.config)
         self.interface = make_interface(self.builder, **iface)
@@ -312,7 +315,7 @@ class EdgeSchedParallelEnv(ParallelEnv):
 
     def _end_slot(self) -> NDArray[np.float64]:
         local, glob = self.sim.end_slot()
-        return local[0] if self.config.reward == "local" else np.full(len(self.agents), glob[0])
+        return self.reward_fn(local, glob)[0]
 
     def _truncation(self) -> str | None:
         if self.sim.truncated[0]:

@@ -55,6 +55,7 @@ from edgesched_env.interface import TRUNCATION_CODES, flatten_metrics, make_inte
 from edgesched_env.observation import ObservationBuilder
 from edgesched_env.parallel_env import check_reset_options, check_seed
 from edgesched_env.presets import DEFAULT_PRESET, make_config
+from edgesched_env.rewards import Reward, make_reward
 from edgesched_env.sim.core import PickOutcome, Simulator
 from edgesched_env.sim.metrics import episode_metrics
 from edgesched_env.sim.view import SimView
@@ -112,6 +113,8 @@ class EdgeSchedVectorEnv:
         self.num_agents = self.config.num_clusters
         self.possible_agents = [f"cluster_{i}" for i in range(self.num_agents)]
         self.sim = Simulator(self.config, batch_size=num_envs)
+        self.reward_fn: Reward = make_reward(self.config.reward)
+        """The reward paid at each slot end (:mod:`edgesched_env.rewards`, ``config.reward``)."""
         self.builder = ObservationBuilder(self.config)
         self.interface = make_interface(self.builder, **iface)
         self._discrete = self.interface.options.action_format == "discrete"
@@ -260,7 +263,7 @@ class EdgeSchedVectorEnv:
         rewards = np.zeros((self.num_envs, self.num_agents), dtype=np.float64)
         if slot_over.any():  # 4. slot ends
             local, glob = sim.end_slot(slot_over)
-            rewards[slot_over] = local[slot_over] if self.config.reward == "local" else glob[slot_over, None]
+            rewards[slot_over] = self.reward_fn(local, glob)[slot_over]
         self._steps += playing
         terminated = sim.terminated & playing  # 5. termination and truncation
         by_slots = sim.truncated & playing
