@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edgesched_env._names import did_you_mean
+from edgesched_env.rewards import REWARDS
 
 __all__ = ["main"]
 
@@ -434,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_int_at_least(0), default=0, help="training seed (default 0)")
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--arch", default="cpu", help="named model size: cpu (default), paper, tiny")
-    p.add_argument("--reward", choices=("env", "local", "global"), default=None)
+    p.add_argument("--reward", choices=("env", *REWARDS), default=None)
     p.add_argument("--no-bayes", action="store_true", help="leave conflicts to the env's rule")
     p.add_argument("--threads", type=_int_at_least(1), default=1, help="torch threads (default 1)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last")

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edgesched_env._names import did_you_mean, unknown_name_error
+from edgesched_env.rewards import REWARDS
 from edgesched_env.workload.profile import ProfileSpeed
 from edgesched_env.workload.speed import SpeedModel
 from edgesched_env.workload.topology import Topology
@@ -592,7 +593,7 @@ class EnvConfig:
                         f"valid are 0..{len(self.clusters) - 1}"
                     )
         _check_int("EnvConfig", "max_pending", self.max_pending, 1)
-        _check_choice("EnvConfig", "reward", self.reward, ("local", "global"))
+        _check_choice("EnvConfig", "reward", self.reward, tuple(REWARDS))
         _check_choice("EnvConfig", "conflict_rule", self.conflict_rule, ("capacity", "random"))
         _check_choice("EnvConfig", "infeasible", self.infeasible, ("clip", "noop"))
         _check_choice("EnvConfig", "mode", self.mode, ("single", "multi"))

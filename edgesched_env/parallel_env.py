@@ -14,6 +14,7 @@ from pettingzoo.utils.conversions import parallel_to_aec_wrapper
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 from edgesched_env.config import EnvConfig, override_names
+from edgesched_env.engine import Engine, StepResult
 from edgesched_env.interface import (
     InterfaceOptions,
     flat_infos,
@@ -24,7 +25,7 @@ from edgesched_env.interface import (
 from edgesched_env.observation import ObservationBuilder
 from edgesched_env.presets import DEFAULT_PRESET, make_config
 from edgesched_env.render import RENDER_MODES, check_render_mode
-from edgesched_env.sim.core import PickOutcome, Simulator
+from edgesched_env.rewards import Reward
 from edgesched_env.sim.metrics import episode_metrics
 from edgesched_env.sim.view import SimView
 from edgesched_env.spaces import action_array, integer_actions
@@ -165,7 +166,11 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
         self.possible_agents = [f"cluster_{i}" for i in range(self.config.num_clusters)]
         self.agents: list[str] = []
         # A batch of one episode: the same dynamics as the vector env (edgesched_env.vector).
-        self.sim = Simulator(self.config, batch_size=1, record_history=True)
+        self.engine = Engine(self.config, num_envs=1, record_history=True)
+        """The batched engine (a batch of one) every step goes through (:mod:`edgesched_env.engine`)."""
+        self.sim = self.engine.sim
+        self.reward_fn: Reward = self.engine.reward
+        """The reward paid at each slot end (the engine's, :mod:`edgesched_env.rewards`)."""
         self.view = SimView(self.sim, 0)
         self.builder = ObservationBuilder(self.config)
         self.interface = make_interface(self.builder, **iface)
@@ -177,7 +182,6 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
         self._comp_names = self._component_names()
         self._np_random: np.random.Generator | None = None
         self._np_random_seed: int | None = None
-        self._steps = 0
         self._last_metrics: dict[str, Any] | None = None
         self.last_obs_batch: dict[str, NDArray[Any]] | None = None
         """The latest observation as ``(1, N, ...)`` arrays in the default layout."""
@@ -235,9 +239,8 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
         seed = check_seed(seed)
         if seed is not None:
             self._np_random, self._np_random_seed = seeding.np_random(seed)
-        self.sim.reset(self.np_random)
+        self.engine.reset([self.np_random])
         self.agents = list(self.possible_agents)
-        self._steps = 0
         self._last_metrics = None
         obs = self._observe()
         pending = self.sim.state.pending[0]
@@ -274,22 +277,16 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
         if not self.agents:
             raise RuntimeError("step() called on a finished episode: call reset() first")
         act = self._validate(actions)  # 1. parse and check the joint action
-        sim = self.sim
-        slot, rnd = int(sim.state.t[0]), int(sim.state.round_in_slot[0])
-        pending_before = sim.state.pending[0].copy()
-        outs, slot_over = self._play(act)  # 2. placements of the round (or of the slot)
-        rew = self._end_slot() if slot_over else np.zeros(len(self.agents))  # 3. slot end
-        self._steps += 1
-        st = sim.state
-        terminated = int(st.num_completed[0]) == int(st.num_tasks[0])  # 4. termination, truncation
-        truncated_by = None if terminated else self._truncation()
-        obs = self._observe()  # 5. observations, rewards, infos
+        res = self.engine.step(act[None])  # 2. the engine: placements, rewards, ends, metrics
+        terminated, truncated = bool(res.terminated[0]), bool(res.truncated[0])
+        obs = self._observe()  # 3. observations, rewards, infos
+        rew = res.rewards[0]
         rewards = {a: float(rew[i]) for i, a in enumerate(self.agents)}
         terms = dict.fromkeys(self.agents, terminated)
-        truncs = dict.fromkeys(self.agents, truncated_by is not None)
-        infos = self._infos(outs, slot, rnd, slot_over, pending_before)
-        if terminated or truncated_by is not None:  # 6. episode end: metrics
-            self._finish(infos, truncated_by)
+        truncs = dict.fromkeys(self.agents, truncated)
+        infos = self._infos(res)
+        if terminated or truncated:  # 4. episode end: the engine's metrics
+            self._finish(infos, res.metrics[0], str(res.truncated_by_names[0]) if truncated else None)
         if self._flat_info:
             infos = {
                 a: self._flatten_info(
@@ -301,47 +298,24 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
             self.render()
         return obs, rewards, terms, truncs, infos
 
-    def _play(self, act: NDArray[np.int64]) -> tuple[list[PickOutcome], bool]:
-        sim = self.sim
-        if self.config.mode == "single":
-            out, slot_over = sim.play_round(act[None, :, 0].copy(), act[None, :, 1:].copy())
-            return [out], bool(slot_over[0])
-        k, width = self.config.max_picks, 1 + self.config.num_resources
-        picks = act.reshape(1, self.config.num_clusters, k, width)
-        return sim.play_multi(picks[..., 0], picks[..., 1:]), True
-
-    def _end_slot(self) -> NDArray[np.float64]:
-        local, glob = self.sim.end_slot()
-        return local[0] if self.config.reward == "local" else np.full(len(self.agents), glob[0])
-
-    def _truncation(self) -> str | None:
-        if self.sim.truncated[0]:
-            return "max_slots"
-        if self.config.max_cycles is not None and self._steps >= self.config.max_cycles:
-            return "max_cycles"
-        return None
-
     def _observe(self) -> dict[str, dict[str, NDArray[Any]]]:
         self.last_obs_batch = batch = self.builder.batch(self.sim)
         self.last_obs_formatted = self.interface.observe(batch)
         return self.builder.agent_views(self.last_obs_formatted, self.agents)
 
-    def _finish(self, infos: dict[str, dict[str, Any]], truncated_by: str | None) -> None:
-        metrics = episode_metrics(self.view)
+    def _finish(
+        self, infos: dict[str, dict[str, Any]], metrics: dict[str, Any], truncated_by: str | None
+    ) -> None:
         self._last_metrics = metrics
         for a in self.agents:
             infos[a]["metrics"] = metrics
             infos[a]["truncated_by"] = truncated_by
         self.agents = []
 
-    def _infos(
-        self,
-        outs: list[PickOutcome],
-        slot: int,
-        rnd: int,
-        slot_over: bool,
-        pending_before: NDArray[np.int64],
-    ) -> dict[str, dict[str, Any]]:
+    def _infos(self, res: StepResult) -> dict[str, dict[str, Any]]:
+        outs = res.outcomes
+        slot, rnd, slot_over = int(res.slot[0]), int(res.round[0]), bool(res.slot_over[0])
+        pending_before = res.pending_before[0]
         keys = ("task", "placed", "noop", "empty_slot", "infeasible", "clipped", "conflict")
         if self.config.mode == "single":
             o = outs[0]

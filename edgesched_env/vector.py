@@ -51,12 +51,12 @@ from gymnasium.utils import seeding
 from numpy.typing import NDArray
 
 from edgesched_env.config import EnvConfig
-from edgesched_env.interface import TRUNCATION_CODES, flatten_metrics, make_interface, pop_interface_options
+from edgesched_env.engine import Engine, StepResult
+from edgesched_env.interface import flatten_metrics, make_interface, pop_interface_options
 from edgesched_env.observation import ObservationBuilder
 from edgesched_env.parallel_env import check_reset_options, check_seed
 from edgesched_env.presets import DEFAULT_PRESET, make_config
-from edgesched_env.sim.core import PickOutcome, Simulator
-from edgesched_env.sim.metrics import episode_metrics
+from edgesched_env.rewards import Reward
 from edgesched_env.sim.view import SimView
 from edgesched_env.spaces import action_array, integer_actions
 
@@ -111,7 +111,11 @@ class EdgeSchedVectorEnv:
         self.num_envs = num_envs
         self.num_agents = self.config.num_clusters
         self.possible_agents = [f"cluster_{i}" for i in range(self.num_agents)]
-        self.sim = Simulator(self.config, batch_size=num_envs)
+        self.engine = Engine(self.config, num_envs)
+        """The batched engine every step goes through (:mod:`edgesched_env.engine`)."""
+        self.sim = self.engine.sim
+        self.reward_fn: Reward = self.engine.reward
+        """The reward paid at each slot end (the engine's, :mod:`edgesched_env.rewards`)."""
         self.builder = ObservationBuilder(self.config)
         self.interface = make_interface(self.builder, **iface)
         self._discrete = self.interface.options.action_format == "discrete"
@@ -132,9 +136,6 @@ class EdgeSchedVectorEnv:
         self.last_obs_batch: dict[str, NDArray[Any]] | None = None
         """The latest observation in the default layout (what :meth:`random_actions` reads)."""
         self.state_space = _batch_box(self.builder.state_space, (num_envs,))
-        self._rngs: list[np.random.Generator] = []
-        self._steps = np.zeros(num_envs, dtype=np.int64)
-        self._needs_reset = np.zeros(num_envs, dtype=bool)
         self._reset_done = False
 
     # --------------------------------------------------------------------------------- views
@@ -157,7 +158,7 @@ class EdgeSchedVectorEnv:
 
     def episode_metrics(self, i: int) -> dict[str, Any]:
         """Episode ``i``'s metrics as the single env reports them (valid once it has ended)."""
-        return episode_metrics(SimView(self.sim, i))
+        return self.engine.episode_metrics(i)
 
     def random_actions(self, obs: dict[str, NDArray[Any]], rng: np.random.Generator) -> NDArray[np.int64]:
         """:func:`random_feasible_actions` for this env's mode, in its action format (an ``obs`` in
@@ -190,10 +191,7 @@ class EdgeSchedVectorEnv:
             seeds = [check_seed(s, "reset(seed=[...]) entries") for s in np.asarray(seed).reshape(-1)]
             if len(seeds) != e:
                 raise ValueError(f"reset: {len(seeds)} seeds for {e} episodes")
-        self._rngs = [seeding.np_random(s)[0] for s in seeds]
-        self.sim.reset(self._rngs)
-        self._steps[:] = 0
-        self._needs_reset[:] = False
+        self.engine.reset([seeding.np_random(s)[0] for s in seeds])
         self._reset_done = True
         obs = self._observe()
         infos = self._base_infos(np.ones(e, dtype=bool))
@@ -213,17 +211,20 @@ class EdgeSchedVectorEnv:
         bad = [b for b in rows if not 0 <= b < self.num_envs]
         if bad:
             raise ValueError(f"reset_episodes: rows {bad} out of range [0, {self.num_envs - 1}]")
-        if rows:
-            self.sim.reset_episodes(rows, [self._rngs[b] for b in rows])
-            self._steps[rows] = 0
-            self._needs_reset[rows] = False
+        self.engine.reset_rows(rows)
         return self._observe()
 
     def _observe(self) -> dict[str, NDArray[Any]]:
         self.last_obs_batch = batch = self.builder.batch(self.sim)
         return self.interface.observe(batch)
 
-    def _add_flat(self, infos: dict[str, Any], ended: NDArray[np.bool_], codes: NDArray[np.int64]) -> None:
+    def _add_flat(
+        self,
+        infos: dict[str, Any],
+        ended: NDArray[np.bool_],
+        codes: NDArray[np.int64],
+        metrics: dict[int, dict[str, Any]] | None = None,
+    ) -> None:
         """The flat info format: the outcome keys, every metric and the end flags on every call."""
         assert self._metric_keys is not None
         e, n = self.num_envs, self.num_agents
@@ -237,8 +238,8 @@ class EdgeSchedVectorEnv:
             infos["slot_end"] = np.zeros(e, dtype=bool)
         for key in self._metric_keys:
             infos[key] = np.zeros(e)
-        for b in np.flatnonzero(ended).tolist():
-            for key, v in flatten_metrics(self.episode_metrics(b)).items():
+        for b, m in (metrics or {}).items():
+            for key, v in flatten_metrics(m).items():
                 infos[key][b] = v
         infos["episode_end"] = ended.copy()
         infos["truncated_by"] = codes
@@ -253,61 +254,24 @@ class EdgeSchedVectorEnv:
         if not self._reset_done:
             raise RuntimeError("step() called before reset()")
         act = self._validate(actions)  # 1. parse and check the batched action
-        sim, st = self.sim, self.sim.state
-        restart = self._needs_reset.copy()  # 2. autoreset (NEXT_STEP): these rows only reset
-        playing = ~restart
-        slot, rnd = st.t.copy(), st.round_in_slot.copy()
-        pending_before = st.pending.copy()
-        outs, slot_over = self._play(act, playing)  # 3. placements
-        rewards = np.zeros((self.num_envs, self.num_agents), dtype=np.float64)
-        if slot_over.any():  # 4. slot ends
-            local, glob = sim.end_slot(slot_over)
-            rewards[slot_over] = local[slot_over] if self.config.reward == "local" else glob[slot_over, None]
-        self._steps += playing
-        terminated = sim.terminated & playing  # 5. termination and truncation
-        by_slots = sim.truncated & playing
-        by_cycles = np.zeros(self.num_envs, dtype=bool)
-        if self.config.max_cycles is not None:
-            by_cycles = playing & ~terminated & ~by_slots & (self._steps >= self.config.max_cycles)
-        truncated = by_slots | by_cycles
-        ended = terminated | truncated
-        infos = self._step_infos(outs, slot, rnd, slot_over, pending_before, playing)
+        res = self.engine.step(act)  # 2. the engine: autoreset, placements, rewards, ends, metrics
+        ended = res.ended
+        infos = self._step_infos(res)  # 3. infos
         if self._flat_info:
-            codes = np.where(by_slots, TRUNCATION_CODES["max_slots"], 0)
-            codes = np.where(by_cycles, TRUNCATION_CODES["max_cycles"], codes).astype(np.int64)
-            self._add_flat(infos, ended, codes)
+            self._add_flat(infos, ended, res.truncated_by, res.metrics)
         else:
-            infos["truncated_by"] = np.where(by_slots, "max_slots", np.where(by_cycles, "max_cycles", ""))
-            if ended.any():  # 6. metrics of the episodes that ended
-                infos.update(self._metrics_infos(ended))
-        if restart.any():
-            rows = np.flatnonzero(restart).tolist()
-            sim.reset_episodes(rows, [self._rngs[b] for b in rows])
-            self._steps[restart] = 0
-        infos["reset"] = restart
+            infos["truncated_by"] = res.truncated_by_names
+            if ended.any():
+                infos.update(self._metrics_infos(res.metrics))
+        infos["reset"] = res.restarted
         if self._same_step and ended.any():  # SAME_STEP: the final observation, then a new episode
             infos["final_obs"] = self._observe()
             infos["_final_obs"] = ended.copy()
-            rows = np.flatnonzero(ended).tolist()
-            sim.reset_episodes(rows, [self._rngs[b] for b in rows])
-            self._steps[ended] = 0
-            ended = np.zeros_like(ended)
-        self._needs_reset = ended
-        obs = self._observe()  # 7. observations
-        if restart.any():
-            infos["pending_task_ids"][restart] = st.pending[restart]
-        return obs, rewards, terminated, truncated, infos
-
-    def _play(
-        self, act: NDArray[np.int64], playing: NDArray[np.bool_]
-    ) -> tuple[list[PickOutcome], NDArray[np.bool_]]:
-        e, n = self.num_envs, self.num_agents
-        if self.config.mode == "single":
-            out, slot_over = self.sim.play_round(act[:, :, 0].copy(), act[:, :, 1:].copy(), playing)
-            return [out], slot_over
-        k, width = self.config.max_picks, 1 + self.config.num_resources
-        picks = act.reshape(e, n, k, width)
-        return self.sim.play_multi(picks[..., 0], picks[..., 1:], playing), playing.copy()
+            self.engine.reset_rows(np.flatnonzero(ended).tolist())
+        obs = self._observe()  # 4. observations
+        if res.restarted.any():
+            infos["pending_task_ids"][res.restarted] = self.sim.state.pending[res.restarted]
+        return obs, res.rewards, res.terminated, res.truncated, infos
 
     def _base_infos(self, rows: NDArray[np.bool_]) -> dict[str, Any]:
         st = self.sim.state
@@ -318,30 +282,25 @@ class EdgeSchedVectorEnv:
             "reset": rows.copy(),
         }
 
-    def _step_infos(
-        self,
-        outs: list[PickOutcome],
-        slot: NDArray[np.int64],
-        rnd: NDArray[np.int64],
-        slot_over: NDArray[np.bool_],
-        pending_before: NDArray[np.int64],
-        playing: NDArray[np.bool_],
-    ) -> dict[str, Any]:
+    def _step_infos(self, res: StepResult) -> dict[str, Any]:
+        outs = res.outcomes
         infos: dict[str, Any] = {}
         for key in _OUTCOME_KEYS:
             infos[key] = (
                 getattr(outs[0], key) if len(outs) == 1 else np.stack([getattr(o, key) for o in outs], axis=2)
             )
-        infos["slot"] = np.where(playing, slot, 0)
-        infos["round"] = np.where(playing, rnd, 0)
-        infos["slot_end"] = slot_over
-        infos["pending_task_ids"] = pending_before
+        infos["slot"] = res.slot
+        infos["round"] = res.round
+        infos["slot_end"] = res.slot_over
+        infos["pending_task_ids"] = res.pending_before
         return infos
 
-    def _metrics_infos(self, ended: NDArray[np.bool_]) -> dict[str, Any]:
+    def _metrics_infos(self, metrics: dict[int, dict[str, Any]]) -> dict[str, Any]:
         flat: dict[str, NDArray[np.float64]] = {}
-        for b in np.flatnonzero(ended).tolist():
-            for key, value in _flatten(self.episode_metrics(b)).items():
+        ended = np.zeros(self.num_envs, dtype=bool)
+        ended[list(metrics)] = True
+        for b, m in metrics.items():
+            for key, value in _flatten(m).items():
                 arr = np.asarray(value, dtype=np.float64)
                 if key not in flat:
                     flat[key] = np.full((self.num_envs, *arr.shape), np.nan)

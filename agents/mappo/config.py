@@ -18,6 +18,7 @@ from typing import Any, Literal
 from agents.hgat.model import NAMED_CONFIGS, ModelConfig, check_known_fields
 from edgesched_env._names import unknown_name_error
 from edgesched_env.config import _check_int, _check_real, plain_fields
+from edgesched_env.rewards import REWARDS
 
 __all__ = ["SELECTION_SEEDS", "TEST_SEEDS", "TRAIN_SEED_BASE", "TrainConfig"]
 
@@ -96,8 +97,9 @@ class TrainConfig:
         plain_fields(self)  # numpy scalars as Python numbers (also inside the override dicts)
         if self.total_rounds is None and self.budget_minutes is None:
             raise ValueError("TrainConfig: set total_rounds or budget_minutes (or both)")
-        if self.reward not in ("env", "local", "global"):
-            raise ValueError(f"TrainConfig.reward must be 'env', 'local' or 'global', got {self.reward!r}")
+        if self.reward != "env" and self.reward not in REWARDS:  # the env's rewards, by name
+            choices = " or ".join(repr(r) for r in ("env", *REWARDS))
+            raise ValueError(f"TrainConfig.reward must be {choices}, got {self.reward!r}")
         if not isinstance(self.preset, str) or not self.preset:
             raise ValueError(f"TrainConfig.preset must be a preset name, got {self.preset!r}")
         if self.profile is not None and not isinstance(self.profile, str):
