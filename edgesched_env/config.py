@@ -563,7 +563,8 @@ class EnvConfig:
                 if m > self.num_levels[r] - 1:
                     raise ValueError(
                         f"TaskType({t.name}).min_request[{r}]={m} exceeds the per-task maximum "
-                        f"{self.num_levels[r] - 1} of resource {self.resource_names[r]!r}"
+                        f"{self.num_levels[r] - 1} (num_levels[{r}] - 1) of resource "
+                        f"{self.resource_names[r]!r}"
                     )
             if not any(all(m <= cap for m, cap in zip(t.min_request, c.capacity)) for c in self.clusters):
                 raise ValueError(
@@ -575,7 +576,8 @@ class EnvConfig:
                     if m > self.num_levels[r] - 1:
                         raise ValueError(
                             f"TaskType({t.name}).min_request_max[{r}]={m} exceeds the per-task maximum "
-                            f"{self.num_levels[r] - 1} of resource {self.resource_names[r]!r}"
+                            f"{self.num_levels[r] - 1} (num_levels[{r}] - 1) of resource "
+                            f"{self.resource_names[r]!r}"
                         )
                 if not any(
                     all(m <= cap for m, cap in zip(t.min_request_max, c.capacity)) for c in self.clusters

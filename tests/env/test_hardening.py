@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from edgesched_env.config import _ENV_FIELDS, _WORKLOAD_FIELDS, MAX_TASKS
@@ -68,6 +68,7 @@ _KEYS = sorted((_WORKLOAD_FIELDS | _ENV_FIELDS) - {"name", "task_types", "trace"
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(key=st.sampled_from(_KEYS), value=_WRONG)
+@example(key="num_levels", value=[2, 2])  # too few levels for a task's minimum: names num_levels
 def test_any_bad_override_is_a_value_error_naming_its_field(key, value):
     try:
         make_config(BASE, **{key: value})
