@@ -64,3 +64,13 @@ def test_a_tiny_run_against_a_baseline_revision_reports_the_ratio(tmp_path: Path
     rep = json.loads(out.read_text())
     assert len(rep["baseline"]["commit"]) == 40 and len(rep["baseline"]["wall_s"]) == 1
     assert rep["speedup_vs_baseline"] > 0
+
+
+def test_the_readme_quotes_the_measured_figure() -> None:
+    """The README's time for ``make bench`` is the median in the file the script wrote (and its
+    speed-up over the version it was measured against, when the file has one)."""
+    rep = json.loads((ROOT / "benchmarks" / "results" / "bench_time.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    assert f"({rep['median_wall_s']} s after set-up on 2 cores" in readme
+    if "speedup_vs_baseline" in rep:
+        assert f"{rep['speedup_vs_baseline']}x" in readme
