@@ -142,8 +142,10 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
     **Reset.** ``reset(seed)`` fixes the whole episode; ``reset(options=...)`` has no options (a
     dict naming a setting is a ``ValueError``; see :func:`check_reset_options`).
 
-    **Batches.** This env is a batch of one on the batched simulator; :func:`edgesched_env.vector_env`
-    steps ``E`` episodes together, each bit-identical to this env seeded ``s + i``.
+    **Batches.** This env is the batch of one of :class:`edgesched_env.engine.Engine`, the one
+    path from a ``step`` to the simulator (rewards, terminations, truncations and metrics are
+    the engine's); :func:`edgesched_env.vector_env` steps ``E`` episodes of the same engine
+    together, each bit-identical to this env seeded ``s + i``.
 
     **Version history.** v0: initial release (SPEC.md sections 1-11). edgesched 0.2.0 runs v0 on
     the batched simulator with bit-identical episodes.

@@ -184,8 +184,10 @@ INNER = {"capacity_ratio", "_show_hidden", "_arrive", "_cluster_row", "_running_
 def test_kernel_annotations_match_the_compiled_argument_types() -> None:
     _drive(*SCENARIOS["single-clip-capacity"])
     _drive(*SCENARIOS["multi-noop-random"])
+    # every kernel the envs call is compiled by these two drives; the inner ones (called only
+    # from other kernels) may also have been compiled from Python by another test of the process
     never = {name for name, f in _dispatchers().items() if not f.signatures}
-    assert never == INNER
+    assert never <= INNER
     for name, f in _dispatchers().items():
         hints = typing.get_type_hints(f.py_func)
         params = [h for k, h in hints.items() if k != "return"]
