@@ -103,6 +103,11 @@ class Engine:
         """``(E,)`` steps of each running episode (for ``max_cycles``)."""
         self.needs_reset = np.zeros(num_envs, dtype=bool)
         """``(E,)`` rows that ended and restart at the next :meth:`step`."""
+        # shared read-only results of a step in which every row plays and none is truncated
+        self._all, self._none = np.ones(num_envs, dtype=bool), np.zeros(num_envs, dtype=bool)
+        self._no_codes = np.zeros(num_envs, dtype=np.int64)
+        for a in (self._all, self._none, self._no_codes):
+            a.flags.writeable = False
 
     # ---------------------------------------------------------------------------------- reset
     def reset(self, rngs: Sequence[np.random.Generator]) -> None:
@@ -125,31 +130,49 @@ class Engine:
         """Play ``act`` ``(E, N, len(nvec))`` (checked int64 actions; rows in
         :attr:`needs_reset` are ignored and restarted) and return what happened."""
         sim, st = self.sim, self.sim.state
-        restart = self.needs_reset.copy()
-        playing = ~restart
-        slot, rnd = np.where(playing, st.t, 0), np.where(playing, st.round_in_slot, 0)
+        e = self.num_envs
+        if self.needs_reset.any():
+            restart = self.needs_reset.copy()
+            playing = ~restart
+            slot, rnd = np.where(playing, st.t, 0), np.where(playing, st.round_in_slot, 0)
+            active: NDArray[np.bool_] | None = playing
+        else:  # every row plays (the common case: no mask to apply, a few µs per step at E = 1)
+            restart, playing = self._none, self._all
+            slot, rnd = st.t.copy(), st.round_in_slot.copy()
+            active = None
         pending_before = st.pending.copy()
-        outs, slot_over = self._play(act, playing)
-        rewards = np.zeros((self.num_envs, self.num_agents), dtype=np.float64)
+        outs, slot_over = self._play(act, active)
+        rewards = np.zeros((e, self.num_agents), dtype=np.float64)
         if slot_over.any():
             local, glob = sim.end_slot(slot_over)
             rewards[slot_over] = self.reward(local, glob)[slot_over]
-        self.steps += playing
-        terminated = sim.terminated & playing
-        by_slots = sim.truncated & playing
-        by_cycles = np.zeros(self.num_envs, dtype=bool)
+        if active is None:
+            self.steps += 1
+        else:
+            self.steps += playing
+        if active is None:
+            terminated, by_slots = sim.terminated.copy(), sim.truncated.copy()
+        else:
+            terminated, by_slots = sim.terminated & playing, sim.truncated & playing
+        truncated, codes = by_slots, self._no_codes
+        if by_slots.any():
+            codes = np.where(by_slots, TRUNCATION_CODES["max_slots"], 0).astype(np.int64)
         if self.config.max_cycles is not None:
             by_cycles = playing & ~terminated & ~by_slots & (self.steps >= self.config.max_cycles)
-        codes = np.where(by_slots, TRUNCATION_CODES["max_slots"], 0)
-        codes = np.where(by_cycles, TRUNCATION_CODES["max_cycles"], codes).astype(np.int64)
-        ended = terminated | by_slots | by_cycles
-        metrics = {b: self.episode_metrics(b) for b in np.flatnonzero(ended).tolist()}
-        self.reset_rows(np.flatnonzero(restart).tolist())
-        self.needs_reset = ended.copy()
+            if by_cycles.any():
+                codes = np.where(by_cycles, TRUNCATION_CODES["max_cycles"], codes).astype(np.int64)
+                truncated = by_slots | by_cycles
+        ended = terminated | truncated
+        metrics: dict[int, dict[str, Any]] = {}
+        if ended.any():
+            metrics = {b: self.episode_metrics(b) for b in np.flatnonzero(ended).tolist()}
+        if active is not None:
+            self.reset_rows(np.flatnonzero(restart).tolist())
+        self.needs_reset = ended
         return StepResult(
             rewards=rewards,
             terminated=terminated,
-            truncated=by_slots | by_cycles,
+            truncated=truncated,
             truncated_by=codes,
             slot_over=slot_over,
             outcomes=outs,
@@ -162,15 +185,17 @@ class Engine:
         )
 
     def _play(
-        self, act: NDArray[np.int64], playing: NDArray[np.bool_]
+        self, act: NDArray[np.int64], active: NDArray[np.bool_] | None
     ) -> tuple[list[PickOutcome], NDArray[np.bool_]]:
+        """The placements of the rows ``active`` (``None``: all) and which rows ended a slot."""
         e, n = self.num_envs, self.num_agents
         if self.config.mode == "single":
-            out, slot_over = self.sim.play_round(act[:, :, 0].copy(), act[:, :, 1:].copy(), playing)
+            out, slot_over = self.sim.play_round(act[:, :, 0].copy(), act[:, :, 1:].copy(), active)
             return [out], slot_over
         k, width = self.config.max_picks, 1 + self.config.num_resources
         picks = act.reshape(e, n, k, width)
-        return self.sim.play_multi(picks[..., 0], picks[..., 1:], playing), playing.copy()
+        outs = self.sim.play_multi(picks[..., 0], picks[..., 1:], active)
+        return outs, np.ones(e, dtype=bool) if active is None else active.copy()
 
     # -------------------------------------------------------------------------------- metrics
     def episode_metrics(self, b: int) -> dict[str, Any]:
