@@ -131,7 +131,8 @@ class Engine:
         :attr:`needs_reset` are ignored and restarted) and return what happened."""
         sim, st = self.sim, self.sim.state
         e = self.num_envs
-        if self.needs_reset.any():
+        # np.count_nonzero(x) tests "any" here: a fifth of the call cost of x.any() on a few rows
+        if np.count_nonzero(self.needs_reset):
             restart = self.needs_reset.copy()
             playing = ~restart
             slot, rnd = np.where(playing, st.t, 0), np.where(playing, st.round_in_slot, 0)
@@ -142,10 +143,15 @@ class Engine:
             active = None
         pending_before = st.pending.copy()
         outs, slot_over = self._play(act, active)
-        rewards = np.zeros((e, self.num_agents), dtype=np.float64)
-        if slot_over.any():
-            local, glob = sim.end_slot(slot_over)
-            rewards[slot_over] = self.reward(local, glob)[slot_over]
+        n_over = np.count_nonzero(slot_over)
+        if n_over == e:  # every row ends its slot (always at E = 1): no mask
+            local, glob = sim.end_slot()
+            rewards = np.asarray(self.reward(local, glob), dtype=np.float64)
+        else:
+            rewards = np.zeros((e, self.num_agents), dtype=np.float64)
+            if n_over:
+                local, glob = sim.end_slot(slot_over)
+                rewards[slot_over] = self.reward(local, glob)[slot_over]
         if active is None:
             self.steps += 1
         else:
@@ -155,16 +161,16 @@ class Engine:
         else:
             terminated, by_slots = sim.terminated & playing, sim.truncated & playing
         truncated, codes = by_slots, self._no_codes
-        if by_slots.any():
+        if np.count_nonzero(by_slots):
             codes = np.where(by_slots, TRUNCATION_CODES["max_slots"], 0).astype(np.int64)
         if self.config.max_cycles is not None:
             by_cycles = playing & ~terminated & ~by_slots & (self.steps >= self.config.max_cycles)
-            if by_cycles.any():
+            if np.count_nonzero(by_cycles):
                 codes = np.where(by_cycles, TRUNCATION_CODES["max_cycles"], codes).astype(np.int64)
                 truncated = by_slots | by_cycles
         ended = terminated | truncated
         metrics: dict[int, dict[str, Any]] = {}
-        if ended.any():
+        if np.count_nonzero(ended):
             metrics = {b: self.episode_metrics(b) for b in np.flatnonzero(ended).tolist()}
         if active is not None:
             self.reset_rows(np.flatnonzero(restart).tolist())
