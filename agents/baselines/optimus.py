@@ -140,7 +140,6 @@ class OptimusScheduler(EstimatingScheduler):
             return admitted, units
         upper = np.broadcast_to(max_level, units.shape) if cap is None else np.minimum(cap, max_level)
         gains = np.full((j_count, r), -np.inf)
-        rem_now = np.zeros(j_count)
         cap_f = view.capacity[agent].astype(np.float64)
         press = 0.0  # the tasks left waiting, as in EstimatingScheduler.pressure
         if self.allocation_rule == "cost":
@@ -167,7 +166,6 @@ class OptimusScheduler(EstimatingScheduler):
             at = int((units[j] - lo_j) @ strides)
             room = units[j] < upper[j]
             now = rem[at]
-            rem_now[j] = now
             gain = now - rem[np.where(room, at + strides, at)]
             if self.relative_gain:
                 gain = gain / max(now, 1e-9)
