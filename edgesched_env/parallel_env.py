@@ -171,8 +171,6 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
         self.engine = Engine(self.config, num_envs=1, record_history=True)
         """The batched engine (a batch of one) every step goes through (:mod:`edgesched_env.engine`)."""
         self.sim = self.engine.sim
-        self.reward_fn: Reward = self.engine.reward
-        """The reward paid at each slot end (the engine's, :mod:`edgesched_env.rewards`)."""
         self.view = SimView(self.sim, 0)
         self.builder = ObservationBuilder(self.config)
         self.interface = make_interface(self.builder, **iface)
@@ -190,6 +188,11 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
         self.last_obs_formatted: dict[str, NDArray[Any]] | None = None
         """The same observation in the interface options' format (the per-agent dicts are views
         of it; the same object as :attr:`last_obs_batch` under the default options)."""
+
+    @property
+    def reward_fn(self) -> Reward:
+        """The reward paid at each slot end: the engine's (:mod:`edgesched_env.rewards`)."""
+        return self.engine.reward
 
     # --------------------------------------------------------------------------------- spaces
     # The builder caches its spaces, so every call returns the same object (as PettingZoo wants)

@@ -114,8 +114,6 @@ class EdgeSchedVectorEnv:
         self.engine = Engine(self.config, num_envs)
         """The batched engine every step goes through (:mod:`edgesched_env.engine`)."""
         self.sim = self.engine.sim
-        self.reward_fn: Reward = self.engine.reward
-        """The reward paid at each slot end (the engine's, :mod:`edgesched_env.rewards`)."""
         self.builder = ObservationBuilder(self.config)
         self.interface = make_interface(self.builder, **iface)
         self._discrete = self.interface.options.action_format == "discrete"
@@ -137,6 +135,11 @@ class EdgeSchedVectorEnv:
         """The latest observation in the default layout (what :meth:`random_actions` reads)."""
         self.state_space = _batch_box(self.builder.state_space, (num_envs,))
         self._reset_done = False
+
+    @property
+    def reward_fn(self) -> Reward:
+        """The reward paid at each slot end: the engine's (:mod:`edgesched_env.rewards`)."""
+        return self.engine.reward
 
     # --------------------------------------------------------------------------------- views
     def sim_view(self, i: int) -> SimView:

@@ -319,9 +319,7 @@ class MeasuredSpeed:
         allocations every slot. Each value is computed by the same elementwise formula, so the
         result is bit for bit that of one :meth:`relative_speed` call over all rows."""
         if alloc.shape[0] > _RATE_MEMO_ROWS:  # a grid of allocations (oracle tables): no memo
-            a = alloc.astype(np.float64)
-            mem = None if self.mem_idx is None else a[:, self.mem_idx] * self.mem_gb_per_unit
-            return self.relative_speed(a[:, self.gpu_idx], a[:, self.cpu_idx], mem, speed_factor)
+            return self._rate_formula(alloc, speed_factor)
         memo: dict[tuple[Any, ...], float] = self._arr["rate_memo"]
         factors = np.broadcast_to(np.asarray(speed_factor, dtype=np.float64), (alloc.shape[0],))
         keys = [(*row, f) for row, f in zip(alloc.tolist(), factors.tolist())]
@@ -329,13 +327,19 @@ class MeasuredSpeed:
         if missing:
             if len(memo) > _RATE_MEMO_MAX:
                 memo.clear()
-            a = alloc[missing].astype(np.float64)
-            mem = None if self.mem_idx is None else a[:, self.mem_idx] * self.mem_gb_per_unit
-            sf = factors[missing]
-            vals = self.relative_speed(a[:, self.gpu_idx], a[:, self.cpu_idx], mem, sf)
+            vals = self._rate_formula(alloc[missing], factors[missing])
             for i, v in zip(missing, vals.tolist()):
                 memo[keys[i]] = v
         return np.array([memo[k] for k in keys], dtype=np.float64)
+
+    def _rate_formula(
+        self, alloc: NDArray[np.int64], speed_factor: NDArray[np.float64] | float
+    ) -> NDArray[np.float64]:
+        """``(n,)`` :meth:`relative_speed` of allocations ``(n, R)`` in units (memory units
+        converted to GB)."""
+        a = alloc.astype(np.float64)
+        mem = None if self.mem_idx is None else a[:, self.mem_idx] * self.mem_gb_per_unit
+        return self.relative_speed(a[:, self.gpu_idx], a[:, self.cpu_idx], mem, speed_factor)
 
     def resource_indices(self) -> dict[str, int]:
         """``cpu_idx``, ``gpu_idx`` and (unless ``None``) ``mem_idx``."""
