@@ -12,7 +12,7 @@ A scheduler drives a :class:`~edgesched_env.parallel_env.EdgeSchedParallelEnv`:
 ...     obs, rew, term, trunc, infos = env.step(sched.act(obs, infos))
 
 and, with each one's usual loop, the AEC env, the central Gymnasium env
-(``gymnasium.make("edgesched/EdgeSchedCentral-v0")``) and the vector envs: ``act`` takes what
+(``gymnasium.make("edgesched/EdgeSchedCentral-v1")``) and the vector envs: ``act`` takes what
 the bound env returned and gives back that env's action (see :class:`SchedulerBase`).
 
 ``bind(env)`` is the explicit hook through which a scheduler receives the environment's config and
@@ -105,11 +105,11 @@ class SchedulerBase:
       sched.act(obs, info))``: the first ``act`` of a round decides every live agent's action
       at once (the others' observations and infos through ``env.observe(agent)`` and
       ``env.infos``), each ``act`` returns ``env.agent_selection``'s.
-    * ``"central"`` (``gymnasium.make("edgesched/EdgeSchedCentral-v0")``, wrappers and all): the
+    * ``"central"`` (``gymnasium.make("edgesched/EdgeSchedCentral-v1")``, wrappers and all): the
       central observation (every key stacked over agents, ``(N, ...)``) and info -> the joint
       action ``(N * len(nvec),)``.
     * ``"vector"`` (:class:`~edgesched_env.vector.EdgeSchedVectorEnv`) and ``"central-vector"``
-      (``gymnasium.make_vec("edgesched/EdgeSchedCentral-v0", ...)``): the batched observation
+      (``gymnasium.make_vec("edgesched/EdgeSchedCentral-v1", ...)``): the batched observation
       ``(E, N, ...)`` and infos -> ``(E, N, len(nvec))`` actions (``(E, N * len(nvec))`` for the
       central one). :meth:`bind` makes one clone of the scheduler per episode, bound to that
       episode's :class:`SimView`; ``reset(seed)`` resets clone ``i`` with ``seed + i``, the vector
@@ -299,11 +299,7 @@ class SchedulerBase:
         default layout: as given under the default options, else this round's default-layout
         observation of the env, once the given one is checked to be this round's."""
         opts = None if self._interface is None else self._interface.options
-        if opts is None or (opts.obs_layout, opts.mask, opts.action_format) == (
-            "dict",
-            "loose",
-            "multidiscrete",
-        ):
+        if opts is None or opts.observation_is_default:
             return observations
         assert self._interface is not None
         batch = self._env.last_obs_batch  # (B, N, ...) default layout

@@ -4,7 +4,7 @@ What it measures. The learned graph agent is compared against a *generic* learne
 wall-clock budget: sb3-contrib's ``MaskablePPO`` with its default hyperparameters and its default
 MLP policy (``MultiInputPolicy``: the central observation is a ``Dict`` of stacked per-cluster
 arrays, each flattened and concatenated by SB3's ``CombinedExtractor``, then the default 64-64
-actor and critic MLPs) on the single-agent centralised view ``edgesched/EdgeSchedCentral-v0`` (one
+actor and critic MLPs) on the single-agent centralised view ``edgesched/EdgeSchedCentral-v1`` (one
 joint ``MultiDiscrete`` action for all clusters, global reward ``-(tasks in the system)`` per slot
 end, so the undiscounted return is minus the episode's total JCT). Only ``seed``, ``verbose=0`` and
 ``device="cpu"`` are set (``--quick`` also shrinks ``n_steps``/``batch_size``/``n_epochs`` and says
@@ -84,7 +84,7 @@ __all__ = [
     "train_seed_pool",
 ]
 
-ENV_ID = "edgesched/EdgeSchedCentral-v0"
+ENV_ID = "edgesched/EdgeSchedCentral-v1"
 #: Training episodes use seeds in ``[0, TRAIN_SEED_LIMIT)`` that are not evaluation seeds.
 TRAIN_SEED_LIMIT = 1000
 #: Training episodes averaged in the rolling mean JCT of ``progress.csv``.

@@ -1,8 +1,10 @@
 """edgesched_env: the TapFinger edge-ML scheduling environment (PettingZoo + Gymnasium).
 
 Create it with :func:`parallel_env` (PettingZoo ParallelEnv, every cluster an agent), :func:`env`
-(AEC), ``pettingzoo.make("parallel", "edgesched/EdgeSched-v0")`` or, for one centralised
-controller, ``gymnasium.make("edgesched/EdgeSchedCentral-v0")``.
+(AEC), ``pettingzoo.make("parallel", "edgesched/EdgeSched-v1")``, the PettingZoo-style module
+:mod:`edgesched_env.edgesched_v1` or, for one centralised controller,
+``gymnasium.make("edgesched/EdgeSchedCentral-v1")``. The v0 ids and :mod:`edgesched_env.edgesched_v0`
+still create EdgeSched-v0 (deprecated, one more release).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import gymnasium
 import pettingzoo
 
+from edgesched_env import edgesched_v0, edgesched_v1
 from edgesched_env.config import ClusterSpec, EnvConfig, FixedTask, TaskType, WorkloadSpec
 from edgesched_env.interface import Interface, InterfaceOptions
 from edgesched_env.parallel_env import ENV_VERSION, EdgeSchedParallelEnv, env, parallel_env
@@ -40,6 +43,8 @@ __all__ = [
     "MaskedMultiDiscrete",
     "TaskType",
     "WorkloadSpec",
+    "edgesched_v0",
+    "edgesched_v1",
     "env",
     "make_config",
     "parallel_env",
@@ -49,15 +54,22 @@ __all__ = [
     "vector_env",
 ]
 
-PARALLEL_ID = "edgesched/EdgeSched-v0"
-CENTRAL_ID = "edgesched/EdgeSchedCentral-v0"
+PARALLEL_ID = "edgesched/EdgeSched-v1"
+CENTRAL_ID = "edgesched/EdgeSchedCentral-v1"
+#: the deprecated v0 ids (one more release; each env made with them warns)
+PARALLEL_ID_V0 = "edgesched/EdgeSched-v0"
+CENTRAL_ID_V0 = "edgesched/EdgeSchedCentral-v0"
 
-if PARALLEL_ID not in pettingzoo.parallel_registry:
-    pettingzoo.register("parallel", PARALLEL_ID, entry_point="edgesched_env.parallel_env:parallel_env")
-    pettingzoo.register("aec", PARALLEL_ID, entry_point="edgesched_env.parallel_env:env")
-if CENTRAL_ID not in gymnasium.registry:
-    gymnasium.register(
-        CENTRAL_ID,
-        entry_point="edgesched_env.central_env:CentralEdgeSchedEnv",
-        vector_entry_point="edgesched_env.central_env:CentralEdgeSchedVectorEnv",
-    )
+for _id, _version in ((PARALLEL_ID, 1), (PARALLEL_ID_V0, 0)):
+    if _id not in pettingzoo.parallel_registry:
+        _module = f"edgesched_env.edgesched_v{_version}"
+        pettingzoo.register("parallel", _id, entry_point=f"{_module}:parallel_env")
+        pettingzoo.register("aec", _id, entry_point=f"{_module}:env")
+for _id, _version in ((CENTRAL_ID, 1), (CENTRAL_ID_V0, 0)):
+    if _id not in gymnasium.registry:
+        gymnasium.register(
+            _id,
+            entry_point="edgesched_env.central_env:CentralEdgeSchedEnv",
+            vector_entry_point="edgesched_env.central_env:CentralEdgeSchedVectorEnv",
+            kwargs={"version": _version},
+        )

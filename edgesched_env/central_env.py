@@ -1,6 +1,6 @@
 """The single-agent Gymnasium view: one joint action for all clusters, global reward.
 
-``gymnasium.make("edgesched/EdgeSchedCentral-v0", preset=...)`` after ``import edgesched_env``.
+``gymnasium.make("edgesched/EdgeSchedCentral-v1", preset=...)`` after ``import edgesched_env``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ __all__ = ["CentralEdgeSchedEnv"]
 
 
 class CentralEdgeSchedEnv(gym.Env):
-    """EdgeSchedCentral-v0: the parallel env seen by one centralised controller.
+    """EdgeSchedCentral-v1: the parallel env seen by one centralised controller.
 
     **Observation.** A ``Dict`` with the keys of the per-agent observation, each stacked over
     agents (leading axis ``N``: ``clusters (N, N, 2R+4)``, ``pending (N, P, K+R+3)``, ...,
@@ -46,7 +46,8 @@ class CentralEdgeSchedEnv(gym.Env):
     :meth:`action_masks`; ``info_format="flat"`` gives the same keys on reset and every step
     (agent 0's flat info, the outcome keys stacked over agents ``(N, ...)``).
 
-    **Version history.** v0: initial release.
+    **Version history.** v0: initial release. v1: the exact int64 observation keys (as the
+    parallel env's v1); ``version=0`` (``edgesched/EdgeSchedCentral-v0``) is deprecated.
     """
 
     metadata = {"render_modes": RENDER_MODES, "render_fps": 4}
@@ -147,9 +148,9 @@ class CentralEdgeSchedEnv(gym.Env):
 
 
 class CentralEdgeSchedVectorEnv(gym.vector.VectorEnv):
-    """EdgeSchedCentral-v0 as a real vector env: ``E`` central views on the batched simulator.
+    """EdgeSchedCentral-v1 as a real vector env: ``E`` central views on the batched simulator.
 
-    ``gymnasium.make_vec("edgesched/EdgeSchedCentral-v0", num_envs=E,
+    ``gymnasium.make_vec("edgesched/EdgeSchedCentral-v1", num_envs=E,
     vectorization_mode="vector_entry_point")``.
     Observations are the central view's dict with a leading ``E`` axis (``(E, N, ...)``),
     actions ``(E, N * len(nvec))``, rewards the global reward ``(E,)``. :meth:`action_masks` gives

@@ -3,8 +3,8 @@
 The simulation (the config, SPEC.md) is untouched by these options; they only change how an
 observation, an action and an info dict are written. Every env class takes them as keyword
 arguments (``edgesched_env.parallel_env(preset, obs_layout="flat", mask="strict")``,
-``gymnasium.make("edgesched/EdgeSchedCentral-v0", mask="strict")``, ``vector_env(..., ...)``).
-The defaults are the v0 interface, bit for bit.
+``gymnasium.make("edgesched/EdgeSchedCentral-v1", mask="strict")``, ``vector_env(..., ...)``).
+The defaults are the EdgeSched-v1 interface; ``version=0`` gives the v0 observation, bit for bit.
 
 ================ ===================== ==================================================================
 option           values (default first) what changes
@@ -42,6 +42,11 @@ option           values (default first) what changes
                                        with ``.``, per-cluster lists as ``.<i>``), 0.0 until the
                                        episode ends (``episode_end`` says when they are real; not
                                        NaN, which env checkers cannot compare)
+``version``      ``1``                 EdgeSched-v1: the ``dict`` layout holds the exact int64 keys of
+                                       :data:`edgesched_env.observation.EXACT_KEYS` (task ids, clock,
+                                       units)
+                 ``0``                 EdgeSched-v0 (deprecated, kept for one release): the same
+                                       observation without them. The flat layouts are the same in both
 ================ ===================== ==================================================================
 """
 
@@ -56,7 +61,7 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from edgesched_env._names import did_you_mean, unknown_name_error
-from edgesched_env.observation import ObservationBuilder
+from edgesched_env.observation import EXACT_KEYS, ObservationBuilder
 from edgesched_env.spaces import MaskedDiscrete
 
 __all__ = [
@@ -67,6 +72,7 @@ __all__ = [
     "MASKS",
     "OBS_LAYOUTS",
     "TRUNCATION_CODES",
+    "VERSIONS",
     "Interface",
     "InterfaceOptions",
     "flat_infos",
@@ -84,7 +90,10 @@ FLAT_KEYS = ("clusters", "pending", "pending_mask", "running", "running_mask", "
 #: ``truncated_by`` of the flat infos: 0 not truncated, 1 ``max_slots``, 2 ``max_cycles``.
 TRUNCATION_CODES = {"": 0, "max_slots": 1, "max_cycles": 2}
 #: the keyword arguments of the env classes that are interface options (not config overrides).
-INTERFACE_KEYS = ("obs_layout", "mask", "action_format", "info_format")
+INTERFACE_KEYS = ("obs_layout", "mask", "action_format", "info_format", "version")
+#: the env versions an env can be created at (``version=``): 1 is the default; 0 (deprecated,
+#: kept for one release) is the observation without the v1 exact keys.
+VERSIONS = (1, 0)
 #: the per-pick outcome keys of the step infos.
 OUTCOME_KEYS = ("task", "placed", "noop", "empty_slot", "infeasible", "clipped", "conflict")
 
@@ -114,23 +123,41 @@ def _check(name: str, value: Any, allowed: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True)
 class InterfaceOptions:
-    """The four options (validated; see the module docstring)."""
+    """The options (validated; see the module docstring)."""
 
     obs_layout: str = "dict"
     mask: str = "loose"
     action_format: str = "multidiscrete"
     info_format: str = "nested"
+    version: int = 1
 
     def __post_init__(self) -> None:
         _check("obs_layout", self.obs_layout, OBS_LAYOUTS)
         _check("mask", self.mask, MASKS)
         _check("action_format", self.action_format, ACTION_FORMATS)
         _check("info_format", self.info_format, INFO_FORMATS)
+        if (
+            not isinstance(self.version, (int, np.integer))
+            or isinstance(self.version, bool)
+            or self.version not in VERSIONS
+        ):
+            raise ValueError(f"version must be one of {list(VERSIONS)}, got {self.version!r}")
 
     @property
     def is_default(self) -> bool:
-        """The v0 interface (observations and actions pass through untouched)."""
+        """The default interface (observations and actions pass through untouched)."""
         return self == InterfaceOptions()
+
+    @property
+    def observation_is_default(self) -> bool:
+        """The observation is the builder's default layout, every key as it is (the info format
+        aside)."""
+        return (self.obs_layout, self.mask, self.action_format, self.version) == (
+            "dict",
+            "loose",
+            "multidiscrete",
+            1,
+        )
 
 
 class Interface:
@@ -241,6 +268,8 @@ class Interface:
     def observation_space(self) -> spaces.Dict:
         """The per-agent observation space of the chosen layout."""
         base = self.builder.observation_space
+        if self.options.version == 0:
+            base = spaces.Dict({k: v for k, v in base.spaces.items() if k not in EXACT_KEYS})
         layout = self.options.obs_layout
         if layout == "dict" and self.options.action_format == "multidiscrete":
             return base  # the strict mask has the loose one's shape
@@ -263,16 +292,19 @@ class Interface:
 
     def observe(self, batch: dict[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
         """The batched observation ``(B, N, ...)`` in the chosen layout (fresh arrays)."""
-        if (
-            self.options.obs_layout == "dict"
-            and self.options.mask == "loose"
-            and (self.options.action_format == "multidiscrete")
-        ):
+        if self.options.observation_is_default:
             return batch
-        mask = self.action_mask(batch)
         layout = self.options.obs_layout
         if layout == "dict":
-            return {**batch, "action_mask": mask}
+            out = (
+                {k: v for k, v in batch.items() if k not in EXACT_KEYS}
+                if self.options.version == 0
+                else dict(batch)
+            )
+            if (self.options.mask, self.options.action_format) != ("loose", "multidiscrete"):
+                out["action_mask"] = self.action_mask(batch)
+            return out
+        mask = self.action_mask(batch)
         lead = batch["clusters"].shape[:2]
         flat = np.concatenate([batch[k].reshape(*lead, -1).astype(np.float32) for k in FLAT_KEYS], axis=-1)
         if layout == "flat":

@@ -24,7 +24,23 @@ running_mask   int8    (M,)             1 where a running task is shown
 alloc_mask     int8    (P, R, L)        1 where ``m_r <= level <= min(free_r, max_r)`` and the
                                         task fits (exact feasible levels per pending task)
 action_mask    int8    (sum(nvec),)     flat concatenation of the per-component masks (below)
+clock          int64   (2,)             v1: slot index, decision rounds already played in the slot
+cluster_info   int64   (N, R+3)         v1: per cluster: free units (R), occupied pending
+                                        positions, overflow-queue length, running (or preempted)
+                                        tasks
+pending_info   int64   (P, R+5)         v1: per pending slot: task id, type index, arrival slot,
+                                        data-transfer delay to this cluster (slots), clusters that
+                                        see it, minimum request (R units); -1 where empty
+running_info   int64   (M, 2R+3)        v1: per running task: task id, type index, placement slot,
+                                        allocation (R units, 0 when preempted), minimum request (R
+                                        units); -1 where empty. Every task holding units is shown,
+                                        in its ``running`` row; preempted ones fill the rows left
 ============== ======= ================ ==========================================================
+
+The four ``int64`` keys are new in EdgeSched-v1 (:data:`EXACT_COLUMNS` names their columns): the
+float blocks' facts as exact integers, plus task ids and the clock, so that a hand-written
+scheduler can work from the observation alone, seeing exactly what a learned agent sees. An
+EdgeSched-v1 env (``version=0``) leaves them out. They are not part of the flat layouts.
 
 Action mask (single-task mode, ``nvec = [P + 1, L_1, ..., L_R]``): the slot part marks every
 occupied pending slot plus the no-op (always 1), as SPEC.md section 5 says (picking a task that
@@ -52,9 +68,41 @@ from numpy.typing import NDArray
 from edgesched_env.config import EnvConfig
 from edgesched_env.sim import kernels as K
 from edgesched_env.sim.core import Simulator
+from edgesched_env.sim.exact import observe_exact
 from edgesched_env.spaces import MaskedMultiDiscrete
 
-__all__ = ["ObservationBuilder", "feature_layout"]
+__all__ = ["EXACT_COLUMNS", "EXACT_KEYS", "ObservationBuilder", "exact_columns", "feature_layout"]
+
+#: The v1 observation's exact (int64) keys, in the order they follow the v0 keys.
+EXACT_KEYS = ("clock", "cluster_info", "pending_info", "running_info")
+
+#: Column names of the exact blocks (``{r}`` stands for each resource name, in config order).
+EXACT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "clock": ("slot", "round"),
+    "cluster_info": ("free_{r}", "pending", "queue", "running"),
+    "pending_info": ("task", "type", "arrival_slot", "delay_slots", "num_visible", "min_request_{r}"),
+    "running_info": ("task", "type", "placed_slot", "alloc_{r}", "min_request_{r}"),
+}
+
+
+def exact_columns(config: EnvConfig) -> dict[str, dict[str, int | slice]]:
+    """Where each column of the exact blocks sits: key -> column name -> index (a slice over the
+    resources for the ``{r}`` columns, e.g. ``pending_info["min_request"] == slice(5, 5 + R)``)."""
+    r = config.num_resources
+    out: dict[str, dict[str, int | slice]] = {}
+    for key, names in EXACT_COLUMNS.items():
+        cols: dict[str, int | slice] = {}
+        o = 0
+        for name in names:
+            if name.endswith("_{r}"):
+                cols[name[: -len("_{r}")]] = slice(o, o + r)
+                o += r
+            else:
+                cols[name] = o
+                o += 1
+        out[key] = cols
+    return out
+
 
 #: The leading arguments shared by the ``observe`` and ``global_state`` kernels: ``active``,
 #: ``free``, ``capacity``, ``cap_rel``, ``pending``, ``queue_len``, ``running_count``,
@@ -65,6 +113,8 @@ _SharedArgs = tuple[
 ]
 
 _F32 = np.float32
+#: the upper bound of the exact blocks' unbounded columns (slot indices, delays)
+_BIG = 2**62
 
 
 class ObservationBuilder:
@@ -120,8 +170,29 @@ class ObservationBuilder:
                 "running_mask": spaces.Box(0, 1, (self.m,), dtype=np.int8),
                 "alloc_mask": spaces.Box(0, 1, (self.p, self.r, self.l_max), dtype=np.int8),
                 "action_mask": spaces.Box(0, 1, (int(self.nvec.sum()),), dtype=np.int8),
+                **self.exact_spaces,
             }
         )
+
+    @cached_property
+    def exact_spaces(self) -> dict[str, spaces.Box]:
+        """The spaces of the v1 exact keys (:data:`EXACT_KEYS`); ``-1`` marks an empty row."""
+        big = _BIG
+        cfg = self.config
+        tasks = cfg.workload.num_tasks
+        cap_max = np.array([c.capacity for c in cfg.clusters], dtype=np.int64).max(axis=0)  # (R,)
+        levels = self._max_level_int
+        clock_high = np.array([big, cfg.rounds_limit], dtype=np.int64)
+        cl_high = np.concatenate([cap_max, [self.p, tasks, tasks]]).astype(np.int64)
+        req = np.full(self.r, big, dtype=np.int64)  # a minimum request may exceed every level
+        pe_high = np.concatenate([[tasks - 1, self.k - 1, big, big, self.n], req]).astype(np.int64)
+        ru_high = np.concatenate([[tasks - 1, self.k - 1, big], levels, req]).astype(np.int64)
+        return {
+            "clock": spaces.Box(0, clock_high, dtype=np.int64),
+            "cluster_info": spaces.Box(0, np.tile(cl_high, (self.n, 1)), dtype=np.int64),
+            "pending_info": spaces.Box(-1, np.tile(pe_high, (self.p, 1)), dtype=np.int64),
+            "running_info": spaces.Box(-1, np.tile(ru_high, (self.m, 1)), dtype=np.int64),
+        }
 
     @cached_property
     def state_shapes(self) -> dict[str, tuple[int, ...]]:
@@ -184,6 +255,10 @@ class ObservationBuilder:
             "running_mask": np.empty((b, n, m), dtype=np.int8),
             "alloc_mask": np.empty((b, n, p, r, self.l_max), dtype=np.int8),
             "action_mask": np.empty((b, n, self._width), dtype=np.int8),
+            "clock": np.empty((b, n, 2), dtype=np.int64),
+            "cluster_info": np.empty((b, n, n, r + 3), dtype=np.int64),
+            "pending_info": np.empty((b, n, p, r + 5), dtype=np.int64),
+            "running_info": np.empty((b, n, m, 2 * r + 3), dtype=np.int64),
         }
         K.observe(
             *self._kernel_args(sim),
@@ -201,6 +276,32 @@ class ObservationBuilder:
             out["running_mask"],
             out["alloc_mask"],
             out["action_mask"],
+        )
+        observe_exact(
+            self._active(b),
+            st.t,
+            st.round_in_slot,
+            st.free,
+            st.pending,
+            st.queue_len,
+            st.running_count,
+            st.run_table,
+            st.type_idx,
+            st.arrival_slot,
+            st.delay_slots,
+            st.num_visible,
+            st.min_request,
+            st.alloc,
+            st.placed_slot,
+            st.status,
+            st.host,
+            st.run_row,
+            st.run_hidden,
+            st.num_arrived,
+            out["clock"],
+            out["cluster_info"],
+            out["pending_info"],
+            out["running_info"],
         )
         return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any
 
 import numpy as np
@@ -30,9 +31,18 @@ from edgesched_env.sim.metrics import episode_metrics
 from edgesched_env.sim.view import SimView
 from edgesched_env.spaces import action_array, integer_actions
 
-__all__ = ["ENV_VERSION", "EdgeSchedParallelEnv", "check_reset_options", "check_seed", "env", "parallel_env"]
+__all__ = [
+    "ENV_VERSION",
+    "EdgeSchedParallelEnv",
+    "check_reset_options",
+    "check_seed",
+    "env",
+    "parallel_env",
+    "warn_deprecated_version",
+]
 
-ENV_VERSION = 0
+ENV_VERSION = 1
+"""The default env version (``edgesched/EdgeSched-v1``); ``version=0`` creates the deprecated v0."""
 
 
 def check_reset_options(options: dict[str, Any] | None) -> None:
@@ -70,7 +80,7 @@ def check_seed(seed: Any, what: str = "reset(seed=...)") -> int | None:
 
 
 class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
-    """EdgeSched-v0: task placement and resource allocation for ML training on edge clusters.
+    """EdgeSched-v1: task placement and resource allocation for ML training on edge clusters.
 
     **Description.** A re-implementation of the TapFinger model (Li et al., INFOCOM 2023; the
     semantics are SPEC.md sections 1-11). ML training tasks arrive over time (Poisson per slot)
@@ -83,9 +93,11 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
     **Agents.** ``cluster_0 ... cluster_{N-1}``, all alive until the episode ends.
 
     **Observation.** A flat ``Dict`` per agent, identical spaces, float32 features normalised by
-    capacities, ``max_pending``, ``max_running`` and ``time_scale_slots``; see
-    :mod:`edgesched_env.observation` for the table of keys, shapes and units. Contains
-    ``action_mask`` (flat, MaskablePPO convention) and ``alloc_mask`` ``(P, R, L)``.
+    capacities, ``max_pending``, ``max_running`` and ``time_scale_slots``, and (v1) the same
+    facts as exact int64 blocks with task ids and the clock (``clock``, ``cluster_info``,
+    ``pending_info``, ``running_info``); see :mod:`edgesched_env.observation` for the table of
+    keys, shapes and units. Contains ``action_mask`` (flat, MaskablePPO convention) and
+    ``alloc_mask`` ``(P, R, L)``.
 
     **Action.** :class:`~edgesched_env.spaces.MaskedMultiDiscrete` ``[P + 1, L_1, ..., L_R]``: a
     pending-slot index (``P`` = no-op) and the units of each resource. In multi-task mode (one step
@@ -148,11 +160,15 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
     together, each bit-identical to this env seeded ``s + i``.
 
     **Version history.** v0: initial release (SPEC.md sections 1-11). edgesched 0.2.0 runs v0 on
-    the batched simulator with bit-identical episodes.
+    the batched simulator with bit-identical episodes. v1 (edgesched 0.4.0): the observation
+    gains the exact int64 keys, so that the non-oracle baselines read only the observation; the
+    dynamics, rewards, actions and the v0 keys are unchanged (v1 episodes are bit-identical to
+    v0's). ``version=0`` (``edgesched/EdgeSched-v0``, ``edgesched_env.edgesched_v0``) still
+    creates v0, with a ``DeprecationWarning``, for one release.
     """
 
     metadata: dict[str, Any] = {
-        "name": "EdgeSched-v0",
+        "name": "EdgeSched-v1",
         "render_modes": RENDER_MODES,
         "render_fps": 4,
         "is_parallelizable": True,
@@ -175,6 +191,11 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
         self.builder = ObservationBuilder(self.config)
         self.interface = make_interface(self.builder, **iface)
         """The interface options' writer (:mod:`edgesched_env.interface`)."""
+        self.version: int = self.interface.options.version
+        """The env version (1, or the deprecated 0)."""
+        if self.version != ENV_VERSION:
+            self.metadata = {**type(self).metadata, "name": f"EdgeSched-v{self.version}"}
+            warn_deprecated_version(self.version)
         self._discrete = self.interface.options.action_format == "discrete"
         self._flat_info = self.interface.options.info_format == "flat"
         self._metric_keys: list[str] | None = None
@@ -468,8 +489,20 @@ class _Named:
         return self.name
 
 
+def warn_deprecated_version(version: int) -> None:
+    """The ``DeprecationWarning`` of an env created at an old version (v0: kept for one release)."""
+    warnings.warn(
+        f"EdgeSched-v{version} is deprecated and will be removed in the next release: use "
+        f"EdgeSched-v{ENV_VERSION} (the default; its observation adds exact int64 keys and is "
+        "otherwise the same, see CHANGELOG.md)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
 def parallel_env(preset: str | EnvConfig = DEFAULT_PRESET, **kwargs: Any) -> EdgeSchedParallelEnv:
-    """Create the PettingZoo ParallelEnv (``edgesched/EdgeSched-v0``); see :class:`EdgeSchedParallelEnv`."""
+    """Create the PettingZoo ParallelEnv (``edgesched/EdgeSched-v1``; ``version=0`` for the
+    deprecated v0); see :class:`EdgeSchedParallelEnv`."""
     return EdgeSchedParallelEnv(preset, **kwargs)
 
 

@@ -54,7 +54,7 @@ from edgesched_env.config import EnvConfig
 from edgesched_env.engine import Engine, StepResult
 from edgesched_env.interface import flatten_metrics, make_interface, pop_interface_options
 from edgesched_env.observation import ObservationBuilder
-from edgesched_env.parallel_env import check_reset_options, check_seed
+from edgesched_env.parallel_env import ENV_VERSION, check_reset_options, check_seed, warn_deprecated_version
 from edgesched_env.presets import DEFAULT_PRESET, make_config
 from edgesched_env.rewards import Reward
 from edgesched_env.sim.view import SimView
@@ -116,6 +116,10 @@ class EdgeSchedVectorEnv:
         self.sim = self.engine.sim
         self.builder = ObservationBuilder(self.config)
         self.interface = make_interface(self.builder, **iface)
+        self.version: int = self.interface.options.version
+        """The env version (1, or the deprecated 0)."""
+        if self.version != ENV_VERSION:
+            warn_deprecated_version(self.version)
         self._discrete = self.interface.options.action_format == "discrete"
         self._flat_info = self.interface.options.info_format == "flat"
         self._metric_keys: list[str] | None = None

@@ -33,7 +33,7 @@ def test_did_you_mean() -> None:
         (lambda: edgesched_env.parallel_env("tapfinger-synthetic", obs_layout="flatt"), "'flat'"),
         (lambda: edgesched_env.parallel_env("tapfinger-synthetic", render_mode="rgb_aray"), "'rgb_array'"),
         (
-            lambda: gymnasium.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-synthetc"),
+            lambda: gymnasium.make("edgesched/EdgeSchedCentral-v1", preset="tapfinger-synthetc"),
             "'tapfinger-synthetic'",
         ),
         (lambda: check_extra("agent"), "'agents'"),

@@ -26,13 +26,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agents.base import Actions, Observations, SchedulerBase
+from agents.baselines._observed import ObservedView
 from edgesched_env.sim.core import DONE, RUNNING
 from edgesched_env.sim.view import SimView
+
+#: What a heuristic reads: the observation-built :class:`ObservedView`, or, for an oracle only
+#: (``uses_oracle``), the env's :class:`~edgesched_env.sim.view.SimView`.
+EpisodeView = ObservedView | SimView
 
 __all__ = [
     "AllocationTable",
     "Candidates",
     "DurationModel",
+    "EpisodeView",
     "HeuristicScheduler",
     "TaskTracker",
     "box_grid",
@@ -139,11 +145,26 @@ class HeuristicScheduler(SchedulerBase):
     def __init__(self) -> None:
         super().__init__()
         self.tracker = TaskTracker()
+        self.observed: ObservedView | None = None
+        self._last_actions: Actions | None = None
+
+    def bind(self, env: Any) -> None:
+        """Bind as :meth:`SchedulerBase.bind`; a non-oracle scheduler then reads the episode only
+        through an :class:`ObservedView` of the observations (given the env's view only for the
+        elastic ``resize``, if it declares ``uses_elastic_api``)."""
+        self.observed = None  # before bind: a vector env's per-episode clones copy the scheduler
+        super().bind(env)
+        if not self.uses_oracle and self.view is not None:
+            assert self.config is not None
+            self.observed = ObservedView(self.config, self.view if self.uses_elastic_api else None)
 
     def reset(self, seed: int | None = None) -> None:
         """Re-seed the RNG and forget everything learned in the previous episode."""
         super().reset(seed)
         self.tracker = TaskTracker()
+        self._last_actions = None
+        if self.observed is not None:
+            self.observed.reset()
 
     # ---------------------------------------------------------------------------------- hooks
     def choose(
@@ -168,11 +189,15 @@ class HeuristicScheduler(SchedulerBase):
 
     # ------------------------------------------------------------------------------ plumbing
     @property
-    def sim_view(self) -> SimView:
-        """The bound read-only view (raises if ``bind`` was not called)."""
-        if self.view is None:
+    def sim_view(self) -> Any:
+        """What the scheduler reads of the episode (raises if ``bind`` was not called): the
+        :class:`ObservedView` built from the observations, or, for an oracle
+        (``uses_oracle``), the env's read-only :class:`SimView`. Both have the members the
+        heuristics use, with the same names, shapes and units."""
+        seen: EpisodeView | None = self.view if self.uses_oracle else self.observed
+        if seen is None:
             raise RuntimeError(f"scheduler {self.name!r}: call bind(env) before act()")
-        return self.view
+        return seen
 
     def candidates(self, agent: int, free: NDArray[np.int64], exclude: set[int] | None = None) -> Candidates:
         """The pending tasks of ``agent`` that fit in ``free`` now, in FIFO order."""
@@ -194,6 +219,8 @@ class HeuristicScheduler(SchedulerBase):
     def act_agents(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
         """One action per live agent: ``K`` picks from :meth:`choose` (``K = 1`` in single mode)."""
         view = self.sim_view
+        if self.observed is not None:
+            self.observed.update(observations, infos, self._last_actions)
         self.tracker.update(view)
         if self.uses_elastic_api and view.round_in_slot == 0:
             self.rebalance()
@@ -225,6 +252,7 @@ class HeuristicScheduler(SchedulerBase):
                 free = free - units
                 taken.add(int(cand.tasks[j]))
             actions[agent] = act
+        self._last_actions = actions
         return actions
 
     # ------------------------------------------------------------------------------- helpers
@@ -335,7 +363,7 @@ class TaskTracker:
         """Completed tasks recorded so far."""
         return len(self.sample_type)
 
-    def update(self, view: SimView) -> None:
+    def update(self, view: EpisodeView) -> None:
         """Account for the slot(s) elapsed since the last call and record new completions."""
         t_count, r = view.num_tasks, view.config.num_resources
         if self.attained.shape != (t_count, r) or view.t < self._last_t:

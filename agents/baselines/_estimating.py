@@ -84,10 +84,19 @@ class EstimatingScheduler(HeuristicScheduler):
     def pressure(self, agent: int, exclude: int = -1) -> float:
         """How many tasks wait for ``agent``: its pending and queued tasks other than ``exclude``,
         each counted as ``1 / (clusters that see it)`` (its expected share of this cluster)."""
-        view = self.sim_view
         tasks = self.waiting_tasks(agent)
-        tasks = tasks[tasks != exclude]
-        return float((1.0 / view.num_visible[tasks]).sum()) if tasks.shape[0] else 0.0
+        return self.waiting_weight(agent, tasks[tasks != exclude])
+
+    def waiting_weight(self, agent: int, tasks: NDArray[np.int64]) -> float:
+        """``sum(1 / num_visible)`` over ``tasks`` (pending tasks of ``agent``) plus ``agent``'s
+        overflow queue, whose tasks are not observed: each counts as the mean ``1 / num_visible``
+        of ``agent``'s pending tasks (1 without any)."""
+        view = self.sim_view
+        row = view.pending[agent]
+        shown = row[row >= 0]
+        per_queued = float((1.0 / view.num_visible[shown]).mean()) if shown.shape[0] else 1.0
+        seen = float((1.0 / view.num_visible[tasks]).sum()) if tasks.shape[0] else 0.0
+        return seen + per_queued * int(view.queue_len[agent])
 
     def explored(self, type_idx: int, grid: NDArray[np.int64]) -> NDArray[np.bool_]:
         """``(n,)`` which allocations of ``grid`` ``(n, R)`` stay within one halving of what
@@ -149,10 +158,10 @@ class EstimatingScheduler(HeuristicScheduler):
         return grid[int(np.argmin(cost))]
 
     def waiting_tasks(self, agent: int) -> NDArray[np.int64]:
-        """Ids of the tasks in ``agent``'s pending slots and overflow queue."""
-        view = self.sim_view
-        row = view.pending[agent]
-        return np.concatenate([row[row >= 0], np.flatnonzero(view.in_queue[agent])])
+        """Ids of the tasks in ``agent``'s pending slots (the queue's are not observed: see
+        :meth:`waiting_weight`)."""
+        row = self.sim_view.pending[agent]
+        return row[row >= 0]
 
     def cost_aware(
         self, agent: int, task: int, lo: NDArray[np.int64], hi: NDArray[np.int64]

@@ -144,7 +144,7 @@ class OptimusScheduler(EstimatingScheduler):
         press = 0.0  # the tasks left waiting, as in EstimatingScheduler.pressure
         if self.allocation_rule == "cost":
             left_out = np.setdiff1d(self.waiting_tasks(agent), jobs[admitted])
-            press = float((1.0 / view.num_visible[left_out]).sum())
+            press = self.waiting_weight(agent, left_out)
 
         # Each grown job's estimated remaining time (with the congestion term) over every
         # allocation it can reach (its admitted units up to its upper bound), computed at once:

@@ -40,7 +40,7 @@ class LibraryScheduler(SchedulerBase):
 
     name = "library"
     #: the interface options the policy was trained with.
-    options: dict[str, str] = {}
+    options: dict[str, Any] = {}
 
     def __init__(self) -> None:
         super().__init__()

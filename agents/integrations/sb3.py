@@ -3,7 +3,7 @@ cluster, and what it learned in ``edgesched bench``.
 
 Two views, both served by the batched simulator:
 
-* ``"central"``: ``edgesched/EdgeSchedCentral-v0`` (one joint action for all clusters, global
+* ``"central"``: ``edgesched/EdgeSchedCentral-v1`` (one joint action for all clusters, global
   reward), vectorised with :func:`central_vec_env` (gymnasium's vector env of the central view,
   adapted to SB3's ``VecEnv`` with the masks served).
 * ``"shared"``: :class:`SharedPolicyVecEnv`, an SB3 ``VecEnv`` whose sub-environments are the
@@ -251,7 +251,7 @@ def central_vec_env(
 
     kw = {**DEFAULT_OPTIONS, **overrides}
     fns = [
-        lambda: MaskCheck(gym.make("edgesched/EdgeSchedCentral-v0", preset=preset, **kw))
+        lambda: MaskCheck(gym.make("edgesched/EdgeSchedCentral-v1", preset=preset, **kw))
         for _ in range(num_envs)
     ]
     return vec.DummyVecEnv(fns)
@@ -390,7 +390,7 @@ class SB3Scheduler(SchedulerBase):
         self,
         policy: Any,
         view: str,
-        options: dict[str, str],
+        options: dict[str, Any],
         state: dict[str, Any] | None = None,
         policy_kwargs: dict[str, Any] | None = None,
         source: str = "",

@@ -1,7 +1,7 @@
 """Every scheduler drives every documented creation path with that path's usual loop.
 
 The matrix: every registered scheduler (and the pretrained ``hgat``) x {ParallelEnv, AEC env,
-``gymnasium.make("edgesched/EdgeSchedCentral-v0")``, vector env (``E = 2``)}. Each episode (every
+``gymnasium.make("edgesched/EdgeSchedCentral-v1")``, vector env (``E = 2``)}. Each episode (every
 joint action, every reward and the final metrics) must equal the ParallelEnv's for the same
 seed; for the vector env episode ``i`` of ``reset(seed=s)`` is the ParallelEnv's with ``s + i``.
 """
@@ -85,7 +85,7 @@ def run_aec(sched: SchedulerBase, seed: int, **setting: Any) -> Episode:
 
 
 def run_central(sched: SchedulerBase, seed: int, **setting: Any) -> Episode:
-    env = gymnasium.make("edgesched/EdgeSchedCentral-v0", preset=PRESET, **setting)
+    env = gymnasium.make("edgesched/EdgeSchedCentral-v1", preset=PRESET, **setting)
     sched.bind(env)
     obs, info = env.reset(seed=seed)
     sched.reset(seed=seed)
@@ -214,7 +214,7 @@ def test_central_vector_and_discrete_actions() -> None:
     ``action_format="discrete"`` encoded actions, on every path, with the same episodes."""
     ref = [run_parallel(make_scheduler("drf"), SEED + i, **SETTING) for i in range(2)]
     venv = gymnasium.make_vec(
-        "edgesched/EdgeSchedCentral-v0",
+        "edgesched/EdgeSchedCentral-v1",
         num_envs=2,
         vectorization_mode="vector_entry_point",
         preset=PRESET,

@@ -139,12 +139,14 @@ def test_unfitted_types_explore_alternately_with_everything_and_their_fair_share
     paper = make_scheduler("optimus-np-paper")
     sched.bind(env)
     paper.bind(env)
-    env.reset(seed=0)
+    obs, _ = env.reset(seed=0)
     sched.reset(0)
     paper.reset(0)
     view = env.view
     while not view.pending_count.any():  # no-ops until the first task arrives
-        env.step({a: sched.noop() for a in env.agents})
+        obs, *_ = env.step({a: sched.noop() for a in env.agents})
+    for s in (sched, paper):  # what act() does first: take in the round's observations
+        s.observed.update(obs)
     agent = int(np.flatnonzero(view.pending_count)[0])
     cand = sched.candidates(agent, view.free[agent].copy())
     # nothing placed yet: every type's first task explores with everything it may get ...
@@ -156,16 +158,13 @@ def test_unfitted_types_explore_alternately_with_everything_and_their_fair_share
     np.testing.assert_array_equal(paper.share_box_hi(agent, cand), share)
     # one task of a type placed: that type's next task gets the fair share, the others still all
     k = int(view.type_idx[cand.tasks[0]])
-    placed = view.placed_slot.copy()
+    seen = sched.observed
     other = int(np.flatnonzero((view.type_idx == k) & (view.placed_slot < 0))[-1])
-    sched.sim_view._sim.state.placed_slot[0, other] = 0  # as if placed (test only)
-    try:
-        big = sched.explore_big(cand.tasks)
-        same = view.type_idx[cand.tasks] == k
-        assert not big[same].any() and big[~same].all()
-        np.testing.assert_array_equal(sched.share_box_hi(agent, cand)[same], share[same])
-    finally:
-        sched.sim_view._sim.state.placed_slot[0] = placed
+    seen.type_idx[other], seen.placed_slot[other] = k, 0  # as if observed placed (test only)
+    big = sched.explore_big(cand.tasks)
+    same = view.type_idx[cand.tasks] == k
+    assert not big[same].any() and big[~same].all()
+    np.testing.assert_array_equal(sched.share_box_hi(agent, cand)[same], share[same])
 
 
 ESTIMATORS = ("srtf", "tetris", "optimus", "optimus-np")

@@ -155,7 +155,7 @@ def test_bind_to_a_gymnasium_made_central_env() -> None:
 
     import edgesched_env
 
-    env = gymnasium.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-synthetic", num_tasks=10)
+    env = gymnasium.make("edgesched/EdgeSchedCentral-v1", preset="tapfinger-synthetic", num_tasks=10)
     sched = make_scheduler("min")
     sched.bind(env)
     assert sched.view is edgesched_env.sim_view(env)

@@ -88,13 +88,13 @@ def test_make_scheduler_names_the_extra() -> None:
 
 @pytest.mark.parametrize("render_mode", [None, *RENDER_MODES])
 def test_check_env_on_the_central_env(render_mode: str | None) -> None:
-    env = gymnasium.make("edgesched/EdgeSchedCentral-v0", num_tasks=10, render_mode=render_mode)
+    env = gymnasium.make("edgesched/EdgeSchedCentral-v1", num_tasks=10, render_mode=render_mode)
     check_env(env.unwrapped, skip_render_check=False)
     env.close()
 
 
 def test_rgb_array_is_numpy_only() -> None:
-    env = gymnasium.make("edgesched/EdgeSchedCentral-v0", num_tasks=10, render_mode="rgb_array")
+    env = gymnasium.make("edgesched/EdgeSchedCentral-v1", num_tasks=10, render_mode="rgb_array")
     env.reset(seed=0)
     frame = env.render()
     assert isinstance(frame, np.ndarray) and frame.dtype == np.uint8

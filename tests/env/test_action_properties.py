@@ -123,7 +123,7 @@ CENTRAL = [
 def test_central_env_refuses_any_malformed_joint_action_and_changes_nothing(options, bad):
     import gymnasium as gym
 
-    env = gym.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-synthetic", **options, **SMALL)
+    env = gym.make("edgesched/EdgeSchedCentral-v1", preset="tapfinger-synthetic", **options, **SMALL)
     env = env.unwrapped
     env.reset(seed=0)
     space = env.action_space

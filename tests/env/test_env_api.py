@@ -20,6 +20,7 @@ from pettingzoo.test.state_test import state_test
 
 import edgesched_env
 from edgesched_env.central_env import CentralEdgeSchedEnv
+from edgesched_env.observation import EXACT_KEYS
 from edgesched_env.parallel_env import EdgeSchedParallelEnv
 from edgesched_env.presets import preset_names
 from edgesched_env.spaces import MaskedMultiDiscrete
@@ -114,18 +115,18 @@ def test_pettingzoo_render_test(capsys):
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_gymnasium_check_env_on_the_central_view(preset):
-    env = gymnasium.make("edgesched/EdgeSchedCentral-v0", preset=preset)
+    env = gymnasium.make("edgesched/EdgeSchedCentral-v1", preset=preset)
     assert isinstance(env.unwrapped, CentralEdgeSchedEnv)
     check_env(env.unwrapped)
 
 
 def test_gymnasium_check_env_on_the_central_view_multi_task_mode():
-    env = gymnasium.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-synthetic", mode="multi")
+    env = gymnasium.make("edgesched/EdgeSchedCentral-v1", preset="tapfinger-synthetic", mode="multi")
     check_env(env.unwrapped)
 
 
 def test_central_view_runs_a_whole_episode_with_masks_and_the_global_return():
-    env = gymnasium.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-synthetic", num_tasks=20)
+    env = gymnasium.make("edgesched/EdgeSchedCentral-v1", preset="tapfinger-synthetic", num_tasks=20)
     core = env.unwrapped
     obs, info = env.reset(seed=3)
     total, steps, done = 0.0, 0, False
@@ -164,19 +165,19 @@ def test_central_view_rejects_local_reward_and_bad_joint_actions():
 
 
 def test_pettingzoo_registry_makes_the_env():
-    par = pettingzoo.make("parallel", "edgesched/EdgeSched-v0")
+    par = pettingzoo.make("parallel", "edgesched/EdgeSched-v1")
     assert isinstance(par, EdgeSchedParallelEnv)
-    par = pettingzoo.make("parallel", "edgesched/EdgeSched-v0", preset="tapfinger-hetero6")
+    par = pettingzoo.make("parallel", "edgesched/EdgeSched-v1", preset="tapfinger-hetero6")
     assert par.possible_agents == [f"cluster_{i}" for i in range(6)]
     assert par.config.name == "tapfinger-hetero6"
-    aec = pettingzoo.make("aec", "edgesched/EdgeSched-v0")
+    aec = pettingzoo.make("aec", "edgesched/EdgeSched-v1")
     assert isinstance(aec, pettingzoo.AECEnv)
     aec.reset(seed=0)
     assert aec.agent_selection == "cluster_0"
 
 
 def test_gymnasium_registry_passes_overrides():
-    env = gymnasium.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-sjf", num_tasks=7)
+    env = gymnasium.make("edgesched/EdgeSchedCentral-v1", preset="tapfinger-sjf", num_tasks=7)
     assert env.unwrapped.par.config.workload.num_tasks == 7
     assert env.unwrapped.par.config.reward == "global"
 
@@ -201,8 +202,15 @@ def test_spaces_are_identical_cached_and_match_the_spec_shapes(preset):
     assert obs_space["pending_mask"].shape == (p,)
     assert obs_space["alloc_mask"].shape == (p, r, max(cfg.num_levels))
     assert obs_space["action_mask"].shape == (int(space.nvec.sum()),)
+    # v1: the exact blocks (int64), after the v0 keys
+    m = cfg.max_running
+    assert obs_space["clock"].shape == (2,)
+    assert obs_space["cluster_info"].shape == (n, r + 3)
+    assert obs_space["pending_info"].shape == (p, r + 5)
+    assert obs_space["running_info"].shape == (m, 2 * r + 3)
     for key, sub in obs_space.spaces.items():
-        assert sub.dtype in (np.float32, np.int8), key
+        expected = np.int64 if key in EXACT_KEYS else (np.int8 if key.endswith("mask") else np.float32)
+        assert sub.dtype == expected, key
 
 
 def test_masked_multidiscrete_accepts_flat_and_tuple_masks():

@@ -84,7 +84,7 @@ def test_bad_overrides_raise_naming_field_and_value(overrides, pattern):
 
 def test_bad_override_through_gymnasium_make():
     with pytest.raises(ValueError, match=r"arrival_rate.*-2"):
-        gymnasium.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-synthetic", arrival_rate=-2.0)
+        gymnasium.make("edgesched/EdgeSchedCentral-v1", preset="tapfinger-synthetic", arrival_rate=-2.0)
 
 
 def test_unknown_preset_lists_the_available_ones():
@@ -93,7 +93,7 @@ def test_unknown_preset_lists_the_available_ones():
         assert name in msg
     expect(r"unknown preset", edgesched_env.parallel_env, "nope")
     with pytest.raises(ValueError, match="unknown preset"):
-        gymnasium.make("edgesched/EdgeSchedCentral-v0", preset="nope")
+        gymnasium.make("edgesched/EdgeSchedCentral-v1", preset="nope")
 
 
 def test_min_request_over_the_max_level():

@@ -132,7 +132,7 @@ def test_central_view_is_deterministic():
     import gymnasium
 
     def run(seed):
-        env = gymnasium.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-sjf", num_tasks=20)
+        env = gymnasium.make("edgesched/EdgeSchedCentral-v1", preset="tapfinger-sjf", num_tasks=20)
         obs, _ = env.reset(seed=seed)
         env.action_space.seed(seed)
         out, done = [obs], False

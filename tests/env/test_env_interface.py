@@ -36,7 +36,7 @@ def test_bad_options_are_named_errors():
     with pytest.raises(ValueError, match="mask"):
         edgesched_env.vector_env("tapfinger-synthetic", mask="exact")
     with pytest.raises(ValueError, match="info_format"):
-        gym.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-synthetic", info_format="json")
+        gym.make("edgesched/EdgeSchedCentral-v1", preset="tapfinger-synthetic", info_format="json")
     with pytest.raises(ValueError, match="mode='single'"):
         edgesched_env.parallel_env("tapfinger-synthetic", action_format="discrete", mode="multi")
 
@@ -59,7 +59,7 @@ def test_every_preset_passes_the_api_tests_in_the_library_formats(preset):
     ):
         par = edgesched_env.parallel_env(preset, **SMALL, **kw)
         parallel_api_test(par, num_cycles=60)
-        central = gym.make("edgesched/EdgeSchedCentral-v0", preset=preset, **SMALL, **kw)
+        central = gym.make("edgesched/EdgeSchedCentral-v1", preset=preset, **SMALL, **kw)
         check_env(central.unwrapped, skip_render_check=True)
         space = par.observation_space("cluster_0")
         obs, _ = par.reset(seed=1)
@@ -240,12 +240,12 @@ def test_vector_flat_infos_carry_every_metric_on_every_step():
 def test_make_make_vec_and_pettingzoo_creation_take_the_options():
     _quiet()
     env = gym.make(
-        "edgesched/EdgeSchedCentral-v0", preset="tapfinger-synthetic", obs_layout="flat", mask="strict"
+        "edgesched/EdgeSchedCentral-v1", preset="tapfinger-synthetic", obs_layout="flat", mask="strict"
     )
     obs, _ = env.reset(seed=0)
     assert set(obs) == {"observation", "action_mask"} and obs["observation"].shape[0] == 3
     vec = gym.make_vec(
-        "edgesched/EdgeSchedCentral-v0",
+        "edgesched/EdgeSchedCentral-v1",
         num_envs=2,
         vectorization_mode="vector_entry_point",
         preset="tapfinger-synthetic",

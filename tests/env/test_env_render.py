@@ -149,12 +149,12 @@ def test_rgb_array_check_env_and_sb3_without_matplotlib(no_matplotlib):
     import gymnasium as gym
     from gymnasium.utils.env_checker import check_env
 
-    env = gym.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-synthetic", render_mode="rgb_array")
+    env = gym.make("edgesched/EdgeSchedCentral-v1", preset="tapfinger-synthetic", render_mode="rgb_array")
     check_env(env.unwrapped)
     env.close()
     env_util = pytest.importorskip("stable_baselines3.common.env_util")
     venv = env_util.make_vec_env(
-        "edgesched/EdgeSchedCentral-v0",
+        "edgesched/EdgeSchedCentral-v1",
         n_envs=2,
         env_kwargs={"preset": "tapfinger-synthetic", "num_tasks": 10, "render_mode": "rgb_array"},
     )

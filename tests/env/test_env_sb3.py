@@ -41,7 +41,7 @@ class MaskAudit(gymnasium.Wrapper):
 def train(total_steps, num_tasks, seed=0):
     torch.set_num_threads(1)
     env = MaskAudit(
-        gymnasium.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-synthetic", num_tasks=num_tasks)
+        gymnasium.make("edgesched/EdgeSchedCentral-v1", preset="tapfinger-synthetic", num_tasks=num_tasks)
     )
     model = sb3_contrib.MaskablePPO(
         "MultiInputPolicy",
@@ -60,7 +60,7 @@ def train(total_steps, num_tasks, seed=0):
 
 
 def evaluate(model, seed):
-    env = gymnasium.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-synthetic", num_tasks=30)
+    env = gymnasium.make("edgesched/EdgeSchedCentral-v1", preset="tapfinger-synthetic", num_tasks=30)
     obs, _ = env.reset(seed=seed)
     done, total = False, 0.0
     while not done:

@@ -188,7 +188,7 @@ def test_get_view_finds_the_view_through_wrappers():
     assert get_view(par) is par.view
     aec = edgesched_env.env()
     assert get_view(aec) is aec.unwrapped.view
-    central = gymnasium.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-synthetic")
+    central = gymnasium.make("edgesched/EdgeSchedCentral-v1", preset="tapfinger-synthetic")
     assert get_view(central) is central.unwrapped.par.view
     with pytest.raises(TypeError):
         get_view(object())

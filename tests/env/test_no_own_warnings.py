@@ -36,7 +36,7 @@ CHECKS = {
     ),
     "api_test": lambda: api_test(edgesched_env.env("tapfinger-synthetic", num_tasks=10), num_cycles=300),
     "check_env": lambda: check_env(
-        gymnasium.make("edgesched/EdgeSchedCentral-v0", num_tasks=10, render_mode="rgb_array").unwrapped
+        gymnasium.make("edgesched/EdgeSchedCentral-v1", num_tasks=10, render_mode="rgb_array").unwrapped
     ),
 }
 

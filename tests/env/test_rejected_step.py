@@ -260,7 +260,7 @@ JOINT_BAD = [
 
 def _central(maker: str) -> Any:
     if maker == "gymnasium.make":
-        return gymnasium.make("edgesched/EdgeSchedCentral-v0", preset=PRESET, **SMALL)
+        return gymnasium.make("edgesched/EdgeSchedCentral-v1", preset=PRESET, **SMALL)
     from edgesched_env.central_env import CentralEdgeSchedEnv
 
     return CentralEdgeSchedEnv(PRESET, **SMALL)
@@ -331,7 +331,7 @@ def test_vector_env_rejected_step_changes_nothing(bad, pattern):
 
 def _central_vector() -> Any:
     return gymnasium.make_vec(
-        "edgesched/EdgeSchedCentral-v0",
+        "edgesched/EdgeSchedCentral-v1",
         num_envs=E,
         vectorization_mode="vector_entry_point",
         preset=PRESET,

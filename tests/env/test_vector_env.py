@@ -262,7 +262,7 @@ def test_simstate_snapshot_stack_and_episode() -> None:
 
 def test_central_vector_env_via_make_vec() -> None:
     v = gymnasium.make_vec(
-        "edgesched/EdgeSchedCentral-v0",
+        "edgesched/EdgeSchedCentral-v1",
         num_envs=3,
         vectorization_mode="vector_entry_point",
         preset="tapfinger-synthetic",
@@ -270,7 +270,7 @@ def test_central_vector_env_via_make_vec() -> None:
     )
     obs, _ = v.reset(seed=4)
     assert v.observation_space.contains(obs)
-    single = gymnasium.make("edgesched/EdgeSchedCentral-v0", preset="tapfinger-synthetic", num_tasks=20)
+    single = gymnasium.make("edgesched/EdgeSchedCentral-v1", preset="tapfinger-synthetic", num_tasks=20)
     o1, _ = single.reset(seed=5)
     assert_same({k: obs[k][1] for k in o1}, o1)
     masks = v.unwrapped.action_masks()
