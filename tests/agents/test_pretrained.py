@@ -87,3 +87,14 @@ def test_cli_expands_all_and_drops_repeated_names(tmp_path: Path, capsys: pytest
     names = [r["scheduler"] for r in json.loads((out / "results.json").read_text())]
     assert names.count("min") == 1 and names.count("hgat") == 1
     assert "hgat" in capsys.readouterr().out
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_the_shipped_checkpoint_acts_the_same_on_v1_as_on_v0() -> None:
+    """EdgeSched-v1 only adds exact int64 keys; the HGAT reads the float blocks, so a shipped
+    checkpoint needs no conversion: the same episode on both versions."""
+    metrics = []
+    for version in (1, 0):
+        env = EdgeSchedParallelEnv("tapfinger-synthetic", num_tasks=20, version=version)
+        metrics.append(run_episode(make_scheduler("hgat"), env, seed=7))
+    assert metrics[0] == metrics[1]
