@@ -319,7 +319,7 @@ class SchedulerBase:
     def num_picks(self) -> int:
         """Picks per action: ``max_picks`` in multi-task mode, else 1."""
         assert self.config is not None, "bind(env) first"
-        return self.config.max_picks if self.config.mode == "multi" else 1
+        return self.config.num_picks
 
     def noop(self) -> NDArray[np.int64]:
         """The no-op action (slot index ``P`` and zero units, for every pick)."""

@@ -638,6 +638,12 @@ class EnvConfig:
         return len(self.workload.task_types)
 
     @property
+    def num_picks(self) -> int:
+        """Picks per action: ``max_picks`` in multi-task mode, 1 in single-task mode (the one
+        place that says so; every action vector is ``num_picks`` copies of ``[slot, units_r]``)."""
+        return self.max_picks if self.mode == "multi" else 1
+
+    @property
     def rounds_limit(self) -> int:
         """Rounds after which a slot ends even if tasks were placed."""
         if self.max_rounds_per_slot is not None:

@@ -133,7 +133,7 @@ class ObservationBuilder:
         cap = np.array([c.capacity for c in config.clusters], dtype=np.float64)
         self.cap_rel = (cap / cap.max(axis=0)).astype(_F32)  # (N, R)
         self.max_level = (self.levels - 1).astype(np.float64)
-        self.picks = config.max_picks if config.mode == "multi" else 1
+        self.picks = config.num_picks
         self.slot_nvec = np.concatenate([[self.p + 1], self.levels]).astype(np.int64)
         self.nvec = np.tile(self.slot_nvec, self.picks)
         self.f_cluster = 2 * self.r + 4

@@ -92,12 +92,10 @@ def load_agent(
             f"{path}: model_config.num_agents: checkpoint has {mcfg.num_agents} per-agent heads, "
             f"this env has {env_config.num_clusters} clusters"
         )
-    if env_config is not None and mcfg.max_picks != (
-        env_config.max_picks if env_config.mode == "multi" else 1
-    ):
+    if env_config is not None and mcfg.max_picks != (env_config.num_picks):
         raise CheckpointMismatchError(
             f"{path}: model_config.max_picks: checkpoint has {mcfg.max_picks}, this env needs "
-            f"{env_config.max_picks if env_config.mode == 'multi' else 1} (mode {env_config.mode!r})"
+            f"{env_config.num_picks} (mode {env_config.mode!r})"
         )
     model = HGATActorCritic(mcfg)
     weights = ckpt.tensors["model"]

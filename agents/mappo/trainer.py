@@ -113,7 +113,7 @@ def build_model(cfg: TrainConfig, env_config: EnvConfig) -> HGATActorCritic:
     """A freshly initialised actor-critic for ``env_config`` (seeded by ``cfg.seed``)."""
     if cfg.arch not in NAMED_CONFIGS:
         raise ValueError(f"unknown arch {cfg.arch!r}; available: {sorted(NAMED_CONFIGS)}")
-    picks = env_config.max_picks if env_config.mode == "multi" else 1
+    picks = env_config.num_picks
     fields = {
         "num_types": env_config.num_types,
         "num_resources": env_config.num_resources,
