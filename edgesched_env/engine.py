@@ -161,22 +161,24 @@ class Engine:
         self._clock += 1  # the rows that did not play restart below: their count starts again
         # Only a slot end completes tasks or advances time, so only a row that ended its slot can
         # terminate or reach max_slots (a row that had, ended in an earlier step and restarted).
-        if n_over == 0:
-            terminated, by_slots = np.zeros(e, dtype=bool), np.zeros(e, dtype=bool)
-        else:
-            terminated, by_slots = sim.end_flags()
+        codes = self._no_codes
+        if n_over:
+            terminated, truncated = sim.end_flags()
             if active is not None:
                 terminated &= playing
-                by_slots &= playing
-        truncated, codes = by_slots, self._no_codes
-        if np.count_nonzero(by_slots):
-            codes = np.where(by_slots, TRUNCATION_CODES["max_slots"], 0).astype(np.int64)
+                truncated &= playing
+            if np.count_nonzero(truncated):
+                codes = np.where(truncated, TRUNCATION_CODES["max_slots"], 0).astype(np.int64)
+            ended = terminated | truncated
+        else:
+            terminated, truncated = np.zeros(e, dtype=bool), np.zeros(e, dtype=bool)
+            ended = np.zeros(e, dtype=bool)
         if self.config.max_cycles is not None:
-            by_cycles = playing & ~terminated & ~by_slots & (self.steps >= self.config.max_cycles)
+            by_cycles = playing & ~ended & (self.steps >= self.config.max_cycles)
             if np.count_nonzero(by_cycles):
                 codes = np.where(by_cycles, TRUNCATION_CODES["max_cycles"], codes).astype(np.int64)
-                truncated = by_slots | by_cycles
-        ended = terminated | truncated
+                truncated = truncated | by_cycles
+                ended = ended | by_cycles
         metrics: dict[int, dict[str, Any]] = {}
         if np.count_nonzero(ended):
             metrics = {b: self.episode_metrics(b) for b in np.flatnonzero(ended).tolist()}

@@ -325,7 +325,7 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
         keys = _OUTCOME_KEYS
         if self.config.mode == "single":
             o = outs[0]
-            cols = [getattr(o, k)[0].tolist() for k in keys]
+            cols = [getattr(o, k).tolist()[0] for k in keys]
         else:
             cols = [np.stack([getattr(o, k)[0] for o in outs], axis=1).tolist() for k in keys]
         infos = {}

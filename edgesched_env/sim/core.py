@@ -493,7 +493,8 @@ class Simulator:
                     g["alloc"][lo:hi], g["prog"][lo:hi], g["work"][lo:hi], g["factor"][lo:hi]
                 )
         st = self.state
-        if st.num_resizes.any():  # only the elastic API can put a task below its minimum or change it
+        # only the elastic API can put a task below its minimum or change it
+        if np.count_nonzero(st.num_resizes):
             r = self.num_resources
             flat = g["flat"][:q]
             alloc = g["alloc"][:q]
