@@ -55,7 +55,7 @@ Usage::
     python benchmarks/env_speed.py --quick                  # smoke run, well under a minute
     python benchmarks/env_speed.py --sections vector,single --repeats 7 --json speed.json
     python benchmarks/env_speed.py --v0 ../edgesched-v0     # a v0 checkout; --v0 none skips it
-    python benchmarks/env_speed.py --sections versus --v0 553c5ed --repeats 9 \
+    python benchmarks/env_speed.py --sections versus --v0 553c5ed --repeats 11 \
         --json benchmarks/results/env_speed_v0.json          # issue 23's numbers against 0.3.6
 
 ``--v0`` takes a checkout's path or a git ref of this repository (a commit, tag or branch): a ref
