@@ -1,16 +1,21 @@
-"""Single-env timing worker for ``benchmarks/env_speed.py`` (runs against whichever code is importable).
+"""Timing worker for ``benchmarks/env_speed.py`` (runs against whichever code is importable).
 
 ``env_speed.py`` starts one of these per code version with ``PYTHONPATH`` set to that checkout and
 the checkout as working directory, so ``import edgesched_env`` resolves to it (the v0 checkout for
 the v0 columns, this repository for the new ones). The worker imports nothing but the standard
-library, ``edgesched_env`` and ``agents`` (from that checkout), so the same measuring code runs on
+library, numpy, ``edgesched_env`` and ``agents`` (from that checkout), so the same measuring code runs on
 both versions. It reports ``edgesched_env.__file__`` and the directories every loaded
 ``edgesched_env``/``agents`` module came from, which the caller checks.
 
 Protocol (``--serve``): one JSON line ``{"hello": ...}`` on start, then for every JSON job line read
-from stdin (``{"preset": ..., "overrides": {...}, "seed": 0, "warmup": true}``) one JSON result
-line: one whole episode with the ``random`` feasible scheduler (``agents.baselines``), timing only
-``env.step``. An empty line or EOF ends it.
+from stdin one JSON result line. A single-env job (``{"preset": ..., "overrides": {...}, "seed": 0,
+"warmup": true}``) plays one whole episode with the ``random`` feasible scheduler
+(``agents.baselines``), timing ``env.reset`` and ``env.step`` (wall and CPU seconds). A vector job
+(``{"kind": "vector", "preset": ..., "overrides": {...}, "num_envs": 256, "seed": 0, "steps": 500}``)
+plays ``steps`` batched steps of a vector env kept between jobs of the same settings (the first
+job of a setting resets it with ``seed`` and runs it to its first autoreset, untimed), actions from
+``venv.random_actions`` with a generator seeded ``seed``, timing only ``venv.step``. An empty line or
+EOF ends it.
 
 Usage (by hand)::
 
@@ -27,10 +32,15 @@ import sys
 import time
 from typing import Any
 
+import numpy as np
+
 import edgesched_env
 from agents.baselines import make_scheduler
 
 _ENVS: dict[str, Any] = {}
+_VECTORS: dict[str, dict[str, Any]] = {}
+#: the most batched steps the first vector job of a setting plays while waiting for an autoreset
+_VECTOR_WARMUP_STEPS = 5000
 
 
 def _code_roots() -> list[str]:
@@ -61,27 +71,100 @@ def _env(preset: str, overrides: dict[str, Any]) -> Any:
 
 
 def time_episode(env: Any, seed: int) -> dict[str, float]:
-    """One episode with the ``random`` scheduler: env.step seconds, whole-loop seconds, rounds, slots."""
+    """One episode with the ``random`` scheduler: ``env.step`` seconds (``env_s``, and CPU seconds
+    ``env_cpu_s``), ``env.reset`` seconds (``reset_s``, ``reset_cpu_s``), whole-loop seconds,
+    rounds, slots and the return of agent 0 (to check that two codes played the same episode)."""
     sched = make_scheduler("random")
     sched.bind(env)
-    t_loop = time.perf_counter()
+    perf, cpu = time.perf_counter, time.process_time
+    t_loop = perf()
+    c0 = cpu()
     obs, infos = env.reset(seed=seed)
+    reset_s, reset_cpu_s = perf() - t_loop, cpu() - c0
     sched.reset(seed=seed)
-    env_s = 0.0
+    env_s = env_cpu_s = ret = 0.0
     rounds = 0
+    first = env.possible_agents[0]
     while env.agents:
         actions = sched.act(obs, infos)
-        t0 = time.perf_counter()
-        obs, _, _, _, infos = env.step(actions)
-        env_s += time.perf_counter() - t0
+        c0, t0 = cpu(), perf()
+        obs, rewards, _, _, infos = env.step(actions)
+        env_s += perf() - t0
+        env_cpu_s += cpu() - c0
+        ret += rewards[first]
         rounds += 1
-    loop_s = time.perf_counter() - t_loop
+    loop_s = perf() - t_loop
     metrics = env.last_metrics or {}
-    return {"env_s": env_s, "loop_s": loop_s, "rounds": rounds, "slots": int(metrics.get("slots", 0))}
+    return {
+        "env_s": env_s,
+        "env_cpu_s": env_cpu_s,
+        "reset_s": reset_s,
+        "reset_cpu_s": reset_cpu_s,
+        "loop_s": loop_s,
+        "rounds": rounds,
+        "slots": int(metrics.get("slots", 0)),
+        "return0": ret,
+    }
+
+
+def _vector_steps(v: dict[str, Any], steps: int) -> dict[str, Any]:
+    """``steps`` batched steps of the vector env in ``v`` (its state carried over): ``venv.step``
+    wall and CPU seconds, rounds (episode-steps that played: autoreset steps not counted),
+    restarts and the sum of the rewards."""
+    venv, rng = v["venv"], v["rng"]
+    perf, cpu = time.perf_counter, time.process_time
+    env_s = env_cpu_s = policy_s = reward_sum = 0.0
+    resets = 0
+    for _ in range(steps):
+        t0 = perf()
+        actions = venv.random_actions(v["obs"], rng)
+        c1, t1 = cpu(), perf()
+        v["obs"], rewards, _, _, infos = venv.step(actions)
+        env_s += perf() - t1
+        env_cpu_s += cpu() - c1
+        policy_s += t1 - t0
+        resets += int(infos["reset"].sum())
+        reward_sum += float(rewards.sum())
+    rounds = venv.num_envs * steps - resets
+    return {
+        "steps": steps,
+        "env_s": env_s,
+        "env_cpu_s": env_cpu_s,
+        "policy_s": policy_s,
+        "rounds": rounds,
+        "resets": resets,
+        "reward_sum": reward_sum,
+    }
+
+
+def run_vector_job(job: dict[str, Any]) -> dict[str, Any]:
+    """One vector job (module docstring): a block of ``job["steps"]`` timed batched steps."""
+    overrides = job.get("overrides", {})
+    key = json.dumps([job["preset"], overrides, job["num_envs"], job.get("seed", 0)], sort_keys=True)
+    out: dict[str, Any] = {}
+    if key not in _VECTORS:
+        t0 = time.perf_counter()
+        venv = edgesched_env.vector_env(job["preset"], num_envs=int(job["num_envs"]), **overrides)
+        seed = int(job.get("seed", 0))
+        obs, _ = venv.reset(seed=seed)
+        v = _VECTORS[key] = {"venv": venv, "obs": obs, "rng": np.random.default_rng(seed)}
+        warm = 0
+        while warm < _VECTOR_WARMUP_STEPS:  # numba compiles slot-end and restart kernels late
+            warm += 1
+            if _vector_steps(v, 1)["resets"]:
+                break
+        out["warmup_steps"] = warm
+        out["warmup_s"] = time.perf_counter() - t0
+    out.update(_vector_steps(_VECTORS[key], int(job["steps"])))
+    out["roots"] = _code_roots()
+    return out
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
-    """One job: an optional warm-up episode (seed 1000), then the timed episode of ``job["seed"]``."""
+    """One job: a vector block (``"kind": "vector"``), or an optional warm-up episode (seed 1000)
+    then the timed episode of ``job["seed"]``."""
+    if job.get("kind") == "vector":
+        return run_vector_job(job)
     env = _env(job["preset"], job.get("overrides", {}))
     out: dict[str, Any] = {}
     if job.get("warmup"):

@@ -26,6 +26,16 @@ noisy; nothing is hard-coded). Sections (``--sections``, default all, printed in
 * ``presets``: every preset in the vector env at E = 256 (16 with ``--quick``): aggregate rounds/s
   and the memory per episode of the batch: ``KiB/episode`` is ``venv.memory_bytes() / E`` (the
   simulation state), ``obs KiB/episode`` the arrays of one step's observation divided by E.
+* ``versus`` (only when asked for: not in the default set): the numbers of issue 23, new code
+  against the v0 code in one run, every figure from worker processes (both sides alike). The
+  single env: whole episodes of the default preset and the synthetic presets
+  (:data:`VERSUS_PRESETS`) with the ``random`` scheduler, seeds 0..repeats-1, the two codes
+  alternating seed by seed; ``episodes/s`` counts ``env.reset`` + ``env.step`` time (wall) of those
+  episodes, and ``new / v0`` is the median over seeds of the paired ratio (wall and CPU time,
+  ``time.process_time``). The vector env on tapfinger-synthetic at E = 256: ``--repeats`` blocks
+  of the same number of batched steps per code, alternating, actions from ``venv.random_actions``
+  (the same generator seed on both sides, so both play the same episodes: checked by
+  ``same episodes``, rounds and reward sums equal); ``rounds/s`` counts ``venv.step`` time only.
 * ``scaling``: tapfinger-synthetic with N = 3, 6, 12, 24, 48 clusters of (16, 16), arrival rate
   2N/3 per slot and 64N tasks (10N with ``--quick``): us per round (for the vector env at E = 64,
   per episode-round: 1 / aggregate rounds/s), that divided by N x P (P pending slots per cluster)
@@ -45,19 +55,28 @@ Usage::
     python benchmarks/env_speed.py --quick                  # smoke run, well under a minute
     python benchmarks/env_speed.py --sections vector,single --repeats 7 --json speed.json
     python benchmarks/env_speed.py --v0 ../edgesched-v0     # a v0 checkout; --v0 none skips it
+    python benchmarks/env_speed.py --sections versus --v0 553c5ed --repeats 11 \
+        --json benchmarks/results/env_speed_v0.json          # issue 23's numbers against 0.3.6
+
+``--v0`` takes a checkout's path or a git ref of this repository (a commit, tag or branch): a ref
+is exported (``git archive``) once to ``$TMPDIR/edgesched-v0-<commit>`` and reused from there.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import io
 import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -76,13 +95,24 @@ _NUMBA_CACHE = Path(_NUMBA_DIR) if _NUMBA_DIR else ROOT / "edgesched_env"
 NUMBA_CACHE_FILES = len(list(_NUMBA_CACHE.glob("**/*.nbi")))
 _T_IMPORT = time.perf_counter()
 import edgesched_env  # noqa: E402
-from edgesched_env.presets import make_config, preset_names  # noqa: E402
+from edgesched_env.presets import DEFAULT_PRESET, make_config, preset_names  # noqa: E402
 
 IMPORT_S = time.perf_counter() - _T_IMPORT
 
 WORKER = Path(__file__).resolve().with_name("_v0_worker.py")
 DEFAULT_V0 = Path("/work/v0")
-SECTIONS = ("vector", "single", "presets", "scaling")
+SECTIONS = ("vector", "single", "presets", "versus", "scaling")
+DEFAULT_SECTIONS = ("vector", "single", "presets", "scaling")
+#: the single-env presets of the ``versus`` section: the default preset and the synthetic ones
+VERSUS_PRESETS = (
+    DEFAULT_PRESET,
+    "tapfinger-synthetic",
+    "tapfinger-synthetic6",
+    "tapfinger-hetero6",
+    "tapfinger-sjf",
+)
+VERSUS_NUM_ENVS = 256
+V0_MARKER = ".edgesched-v0-commit"  # in a checkout exported from a git ref: the full commit id
 VECTOR_PRESET = "tapfinger-synthetic"
 SCALING_N = (3, 6, 12, 24, 48)
 NEW, V0 = "new", "v0"
@@ -204,6 +234,15 @@ class Worker:
         """One timed episode (after a warm-up episode if ``warmup``)."""
         assert self.proc.stdin is not None
         job = {"preset": preset, "overrides": overrides, "seed": seed, "warmup": warmup}
+        self.proc.stdin.write(json.dumps(job) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def vector(self, preset: str, overrides: Overrides, num_envs: int, steps: int) -> dict[str, Any]:
+        """One block of ``steps`` timed batched steps (the first of a setting warms it up first)."""
+        assert self.proc.stdin is not None
+        job = {"kind": "vector", "preset": preset, "overrides": overrides, "num_envs": num_envs, "seed": 0}
+        job["steps"] = steps
         self.proc.stdin.write(json.dumps(job) + "\n")
         self.proc.stdin.flush()
         return self._read()
@@ -515,6 +554,121 @@ def section_presets(s: Settings, single: SingleBench, out: dict[str, Any]) -> No
     out["presets"] = {"num_envs": num_envs, "rows": results}
 
 
+def _paired(new: Sequence[float], v0: Sequence[float]) -> float | None:
+    """Median over pairs of ``v0[i] / new[i]`` (times in, so above 1 means the new code is faster)."""
+    pairs = [b / a for a, b in zip(new, v0) if a > 0]
+    return statistics.median(pairs) if pairs else None
+
+
+def section_versus(s: Settings, single: SingleBench, out: dict[str, Any]) -> None:
+    """Issue 23's numbers: single-env episodes/s and vector rounds/s at E = 256, new vs v0, one run."""
+    single.start()
+    workers = single.workers
+    if V0 not in workers:
+        print("### New vs v0\n\n(no v0 checkout: give --v0 PATH or a git ref)\n")
+        return
+    labels = (NEW, V0)
+    rows, presets = [], []
+    for name in VERSUS_PRESETS:
+        log(f"versus: single env, {name}")
+        eps: dict[str, list[dict[str, Any]]] = {lb: [] for lb in labels}
+        for seed in range(s.repeats):
+            for lb in labels if seed % 2 == 0 else labels[::-1]:
+                eps[lb].append(workers[lb].episode(name, s.overrides, seed, warmup=seed == 0))
+        wall = {lb: [e["reset_s"] + e["env_s"] for e in eps[lb]] for lb in labels}
+        cpu = {lb: [e["reset_cpu_s"] + e["env_cpu_s"] for e in eps[lb]] for lb in labels}
+        played = {lb: [(e["rounds"], e["slots"], e["return0"]) for e in eps[lb]] for lb in labels}
+        r = {
+            "preset": name,
+            "overrides": s.overrides,
+            "episodes_s": {lb: len(wall[lb]) / sum(wall[lb]) for lb in labels},
+            "us_per_round": {
+                lb: statistics.median(e["env_s"] / e["rounds"] * 1e6 for e in eps[lb]) for lb in labels
+            },
+            "new_vs_v0_wall": _paired(wall[NEW], wall[V0]),
+            "new_vs_v0_cpu": _paired(cpu[NEW], cpu[V0]),
+            "same_episodes": played[NEW] == played[V0],
+            "episodes": eps,
+        }
+        presets.append(r)
+        rows.append(
+            [
+                name,
+                fmt(statistics.median(e["rounds"] for e in eps[NEW]), ".0f"),
+                fmt(r["episodes_s"][NEW], ".2f"),
+                fmt(r["episodes_s"][V0], ".2f"),
+                fmt(r["new_vs_v0_wall"], ".3f", "x"),
+                fmt(r["new_vs_v0_cpu"], ".3f", "x"),
+                fmt(r["us_per_round"][NEW], ".1f"),
+                fmt(r["us_per_round"][V0], ".1f"),
+                "yes" if r["same_episodes"] else "no",
+            ]
+        )
+    print(f"### Single env, new vs v0 ({describe(s.overrides)}, {s.repeats} episodes per preset)\n")
+    headers = [
+        "preset",
+        "rounds/episode",
+        "new episodes/s",
+        "v0 episodes/s",
+        "new / v0 (wall)",
+        "new / v0 (cpu)",
+        "new us/round",
+        "v0 us/round",
+        "same episodes",
+    ]
+    print(md_table(headers, rows))
+    print()
+
+    e, target = VERSUS_NUM_ENVS, s.vector_target_s / 2
+    log(f"versus: vector env, {VECTOR_PRESET} at E = {e} (warm-up: to the first autoreset)")
+    warm = {lb: workers[lb].vector(VECTOR_PRESET, s.overrides, e, s.min_steps) for lb in labels}
+    probe = {lb: workers[lb].vector(VECTOR_PRESET, s.overrides, e, 10 * s.min_steps) for lb in labels}
+    per_step = min(b["env_s"] / b["steps"] for b in probe.values())
+    steps = max(s.min_steps, math.ceil(target / max(per_step, 1e-9)))
+    blocks: dict[str, list[dict[str, Any]]] = {lb: [] for lb in labels}
+    for i in range(s.repeats):
+        log(f"versus: vector block {i + 1}/{s.repeats} ({steps} steps per code)")
+        for lb in labels if i % 2 == 0 else labels[::-1]:
+            blocks[lb].append(workers[lb].vector(VECTOR_PRESET, s.overrides, e, steps))
+    rate = {lb: [b["rounds"] / b["env_s"] for b in blocks[lb]] for lb in labels}
+    cpu_rate = {lb: [b["rounds"] / b["env_cpu_s"] for b in blocks[lb]] for lb in labels}
+    same = all(
+        (a["rounds"], a["reward_sum"]) == (b["rounds"], b["reward_sum"])
+        for a, b in zip(blocks[NEW], blocks[V0])
+    )
+    vec = {
+        "preset": VECTOR_PRESET,
+        "num_envs": e,
+        "steps_per_block": steps,
+        "rounds_s": {lb: statistics.median(rate[lb]) for lb in labels},
+        "cpu_rounds_s": {lb: statistics.median(cpu_rate[lb]) for lb in labels},
+        "new_vs_v0_wall": statistics.median(a / b for a, b in zip(rate[NEW], rate[V0])),
+        "new_vs_v0_cpu": statistics.median(a / b for a, b in zip(cpu_rate[NEW], cpu_rate[V0])),
+        "same_episodes": same,
+        "warmup": warm,
+        "probe": probe,
+        "blocks": blocks,
+    }
+    print(f"### Vector env, new vs v0 ({VECTOR_PRESET}, E = {e}, {describe(s.overrides)})\n")
+    headers = ["code", "rounds/s (wall)", "rounds/s (cpu)", "us/step"]
+    vrows = [
+        [
+            lb,
+            fmt(vec["rounds_s"][lb], ",.0f"),
+            fmt(vec["cpu_rounds_s"][lb], ",.0f"),
+            fmt(e / vec["rounds_s"][lb] * 1e6, ",.0f"),
+        ]
+        for lb in labels
+    ]
+    print(md_table(headers, vrows))
+    print(
+        f"\nnew / v0: {fmt(vec['new_vs_v0_wall'], '.3f')}x (wall), {fmt(vec['new_vs_v0_cpu'], '.3f')}x "
+        f"(cpu), median of {s.repeats} paired blocks of {steps} batched steps; same episodes: "
+        f"{'yes' if same else 'no'}\n"
+    )
+    out["versus"] = {"single": presets, "vector": vec}
+
+
 def section_scaling(s: Settings, single: SingleBench, out: dict[str, Any]) -> None:
     """Per-round cost against N clusters: single env (new, v0) and vector env at E = 64."""
     num_envs = s.scaling_num_envs
@@ -581,7 +735,11 @@ def section_scaling(s: Settings, single: SingleBench, out: dict[str, Any]) -> No
 
 # ------------------------------------------------------------------------------------- main
 def git_commit(path: Path) -> str | None:
-    """``git describe``-like id of a checkout (``+dirty`` when it has changes), or None."""
+    """``git describe``-like id of a checkout (``+dirty`` when it has changes), the commit of an
+    export made by :func:`export_ref`, or None."""
+    marker = path / V0_MARKER
+    if marker.is_file():
+        return marker.read_text().strip()[:12] + " (exported)"
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=path, capture_output=True, text=True, check=True
@@ -594,13 +752,48 @@ def git_commit(path: Path) -> str | None:
     return head + ("+dirty" if dirty else "")
 
 
+def export_ref(ref: str) -> Path | None:
+    """The checkout of git ref ``ref`` of this repository, exported once with ``git archive`` to
+    ``$TMPDIR/edgesched-v0-<commit>`` (reused when there); None when ``ref`` is not a commit here."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    dest = Path(tempfile.gettempdir()) / f"edgesched-v0-{commit[:12]}"
+    marker = dest / V0_MARKER
+    if marker.is_file() and marker.read_text().strip() == commit:
+        return dest
+    log(f"exporting {ref} ({commit[:12]}) to {dest} ...")
+    tmp = Path(tempfile.mkdtemp(prefix=dest.name + ".", dir=dest.parent))
+    archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(tmp, filter="data")
+    (tmp / V0_MARKER).write_text(commit + "\n")
+    if dest.exists():  # an incomplete earlier export (no marker): replace it
+        shutil.rmtree(dest)
+    tmp.rename(dest)
+    return dest
+
+
 def resolve_v0(arg: str | None, parser: argparse.ArgumentParser) -> Path | None:
-    """The v0 checkout: ``--v0``, else /work/v0 when present; None to skip the v0 columns."""
+    """The v0 checkout: ``--v0`` (a path, or a git ref exported by :func:`export_ref`), else
+    /work/v0 when present; None to skip the v0 columns."""
     if arg is None:
         return DEFAULT_V0 if (DEFAULT_V0 / "edgesched_env" / "__init__.py").is_file() else None
     if arg.strip().lower() in ("", "none"):
         return None
     path = Path(arg).expanduser().resolve()
+    if not path.exists():
+        exported = export_ref(arg)
+        if exported is None:
+            parser.error(f"--v0 {arg}: neither a directory nor a git ref of {ROOT}")
+        path = exported
     if not (path / "edgesched_env" / "__init__.py").is_file():
         parser.error(f"--v0 {arg}: no edgesched_env package there")
     if path == ROOT:
@@ -664,10 +857,17 @@ def main() -> None:
         "--quick", action="store_true", help="2 repeats, 60 tasks, E <= 64, short blocks (smoke run)"
     )
     parser.add_argument(
-        "--v0", default=None, metavar="PATH", help=f"v0 checkout (default {DEFAULT_V0} if there; none: skip)"
+        "--v0",
+        default=None,
+        metavar="PATH|REF",
+        help=f"v0 checkout or git ref (default {DEFAULT_V0} if there; none: skip)",
     )
     parser.add_argument("--json", default=None, metavar="PATH", help="write all figures here")
-    parser.add_argument("--sections", default=",".join(SECTIONS), help="comma list of " + ",".join(SECTIONS))
+    parser.add_argument(
+        "--sections",
+        default=",".join(DEFAULT_SECTIONS),
+        help=f"comma list of {','.join(SECTIONS)} (default {','.join(DEFAULT_SECTIONS)})",
+    )
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
@@ -704,10 +904,11 @@ def main() -> None:
         "vector": section_vector,
         "single": section_single,
         "presets": section_presets,
+        "versus": section_versus,
         "scaling": section_scaling,
     }
     try:
-        if any(x in sections for x in ("vector", "single", "scaling")):
+        if any(x in sections for x in ("vector", "single", "versus", "scaling")):
             single.start()
         else:
             print()

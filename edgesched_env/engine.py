@@ -39,7 +39,7 @@ __all__ = ["TRUNCATION_NAMES", "Engine", "StepResult"]
 TRUNCATION_NAMES = {code: name for name, code in TRUNCATION_CODES.items()}
 
 
-@dataclass
+@dataclass(slots=True)
 class StepResult:
     """What one :meth:`Engine.step` did, as arrays over the ``E`` episodes."""
 
@@ -99,8 +99,8 @@ class Engine:
         """The reward paid at each slot end (``config.reward``)."""
         self.rngs: list[np.random.Generator] = []
         """Each episode's generator (an episode restarted in its row continues it)."""
-        self.steps = np.zeros(num_envs, dtype=np.int64)
-        """``(E,)`` steps of each running episode (for ``max_cycles``)."""
+        self._clock = 0  # steps of this engine since reset(): one int, not an (E,) array add per step
+        self._started = np.zeros(num_envs, dtype=np.int64)  # _clock when each row's episode started
         self.needs_reset = np.zeros(num_envs, dtype=bool)
         """``(E,)`` rows that ended and restart at the next :meth:`step`."""
         # shared read-only results of a step in which every row plays and none is truncated
@@ -109,12 +109,18 @@ class Engine:
         for a in (self._all, self._none, self._no_codes):
             a.flags.writeable = False
 
+    @property
+    def steps(self) -> NDArray[np.int64]:
+        """``(E,)`` steps of each running episode (for ``max_cycles``; a fresh array)."""
+        return self._clock - self._started
+
     # ---------------------------------------------------------------------------------- reset
     def reset(self, rngs: Sequence[np.random.Generator]) -> None:
         """Start every episode, episode ``e`` drawn from ``rngs[e]`` (kept for its restarts)."""
         self.rngs = list(rngs)
         self.sim.reset(self.rngs)
-        self.steps[:] = 0
+        self._clock = 0
+        self._started[:] = 0
         self.needs_reset[:] = False
 
     def reset_rows(self, rows: Sequence[int]) -> None:
@@ -122,7 +128,7 @@ class Engine:
         rows = list(rows)
         if rows:
             self.sim.reset_episodes(rows, [self.rngs[b] for b in rows])
-            self.steps[rows] = 0
+            self._started[rows] = self._clock
             self.needs_reset[rows] = False
 
     # ----------------------------------------------------------------------------------- step
@@ -152,23 +158,27 @@ class Engine:
             if n_over:
                 local, glob = sim.end_slot(slot_over)
                 rewards[slot_over] = self.reward(local, glob)[slot_over]
-        if active is None:
-            self.steps += 1
+        self._clock += 1  # the rows that did not play restart below: their count starts again
+        # Only a slot end completes tasks or advances time, so only a row that ended its slot can
+        # terminate or reach max_slots (a row that had, ended in an earlier step and restarted).
+        codes = self._no_codes
+        if n_over:
+            terminated, truncated = sim.end_flags()
+            if active is not None:
+                terminated &= playing
+                truncated &= playing
+            if np.count_nonzero(truncated):
+                codes = np.where(truncated, TRUNCATION_CODES["max_slots"], 0).astype(np.int64)
+            ended = terminated | truncated
         else:
-            self.steps += playing
-        if active is None:
-            terminated, by_slots = sim.terminated.copy(), sim.truncated.copy()
-        else:
-            terminated, by_slots = sim.terminated & playing, sim.truncated & playing
-        truncated, codes = by_slots, self._no_codes
-        if np.count_nonzero(by_slots):
-            codes = np.where(by_slots, TRUNCATION_CODES["max_slots"], 0).astype(np.int64)
+            terminated, truncated = np.zeros(e, dtype=bool), np.zeros(e, dtype=bool)
+            ended = np.zeros(e, dtype=bool)
         if self.config.max_cycles is not None:
-            by_cycles = playing & ~terminated & ~by_slots & (self.steps >= self.config.max_cycles)
+            by_cycles = playing & ~ended & (self.steps >= self.config.max_cycles)
             if np.count_nonzero(by_cycles):
                 codes = np.where(by_cycles, TRUNCATION_CODES["max_cycles"], codes).astype(np.int64)
-                truncated = by_slots | by_cycles
-        ended = terminated | truncated
+                truncated = truncated | by_cycles
+                ended = ended | by_cycles
         metrics: dict[int, dict[str, Any]] = {}
         if np.count_nonzero(ended):
             metrics = {b: self.episode_metrics(b) for b in np.flatnonzero(ended).tolist()}
@@ -176,18 +186,18 @@ class Engine:
             self.reset_rows(np.flatnonzero(restart).tolist())
         self.needs_reset = ended
         return StepResult(
-            rewards=rewards,
-            terminated=terminated,
-            truncated=truncated,
-            truncated_by=codes,
-            slot_over=slot_over,
-            outcomes=outs,
-            slot=slot,
-            round=rnd,
-            pending_before=pending_before,
-            playing=playing,
-            restarted=restart,
-            metrics=metrics,
+            rewards,
+            terminated,
+            truncated,
+            codes,
+            slot_over,
+            outs,
+            slot,
+            rnd,
+            pending_before,
+            playing,
+            restart,
+            metrics,
         )
 
     def _play(

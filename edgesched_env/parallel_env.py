@@ -31,6 +31,8 @@ from edgesched_env.sim.metrics import episode_metrics
 from edgesched_env.sim.view import SimView
 from edgesched_env.spaces import action_array, integer_actions
 
+_OUTCOME_KEYS = ("task", "placed", "noop", "empty_slot", "infeasible", "clipped", "conflict")
+
 __all__ = [
     "ENV_VERSION",
     "EdgeSchedParallelEnv",
@@ -200,6 +202,7 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
         self._flat_info = self.interface.options.info_format == "flat"
         self._metric_keys: list[str] | None = None
         self._nvec = self.builder.nvec
+        self._nvec_u64 = self._nvec.astype(np.uint64)  # the range check of _fast_actions
         self._comp_names = self._component_names()
         self._np_random: np.random.Generator | None = None
         self._np_random_seed: int | None = None
@@ -306,8 +309,7 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
         res = self.engine.step(act[None])  # 2. the engine: placements, rewards, ends, metrics
         terminated, truncated = bool(res.terminated[0]), bool(res.truncated[0])
         obs = self._observe()  # 3. observations, rewards, infos
-        rew = res.rewards[0]
-        rewards = {a: float(rew[i]) for i, a in enumerate(self.agents)}
+        rewards = dict(zip(self.agents, res.rewards[0].tolist()))
         terms = dict.fromkeys(self.agents, terminated)
         truncs = dict.fromkeys(self.agents, truncated)
         infos = self._infos(res)
@@ -341,20 +343,20 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
     def _infos(self, res: StepResult) -> dict[str, dict[str, Any]]:
         outs = res.outcomes
         slot, rnd, slot_over = int(res.slot[0]), int(res.round[0]), bool(res.slot_over[0])
-        pending_before = res.pending_before[0]
-        keys = ("task", "placed", "noop", "empty_slot", "infeasible", "clipped", "conflict")
+        keys = _OUTCOME_KEYS
         if self.config.mode == "single":
             o = outs[0]
-            cols = [getattr(o, k)[0].tolist() for k in keys]
+            cols = [getattr(o, k).tolist()[0] for k in keys]
         else:
             cols = [np.stack([getattr(o, k)[0] for o in outs], axis=1).tolist() for k in keys]
         infos = {}
-        for i, a in enumerate(self.agents):
-            info = {k: col[i] for k, col in zip(keys, cols)}
+        # one row of every outcome column per agent; iterating (N, P) yields the (P,) row views
+        for a, values, pending in zip(self.agents, zip(*cols), res.pending_before[0]):
+            info = dict(zip(keys, values))
             info["slot"] = slot
             info["round"] = rnd
             info["slot_end"] = slot_over
-            info["pending_task_ids"] = pending_before[i]
+            info["pending_task_ids"] = pending
             infos[a] = info
         return infos
 
@@ -379,15 +381,28 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
         except KeyError:
             missing = [a for a in self.agents if a not in actions]
             raise ValueError(f"missing action for agent(s) {missing}") from None
-        fast = all(isinstance(r, np.ndarray) and r.shape == (width,) and r.dtype.kind in "iu" for r in rows)
-        if fast:
-            arr = integer_actions(np.stack(rows), self._nvec, "actions", self._where)
-        else:  # slow path: check each action and name the first bad agent and component
+        arr = self._fast_actions(rows, width)
+        if arr is None:  # slow path: check each action and name the first bad agent and component
             arr = np.stack([self._check_one(a, actions[a]) for a in self.agents])
         extra = set(actions) - set(self.agents) if len(actions) != len(self.agents) else ()
         if extra:
             raise ValueError(f"actions given for unknown or finished agent(s) {sorted(extra)}")
         return arr
+
+    def _fast_actions(self, rows: list[Any], width: int) -> NDArray[np.int64] | None:
+        """The checked ``(N, width)`` int64 actions when the agents' actions make one integer
+        array together (the common case: one ``np.array`` call), else None (the per-agent checks
+        then name the first bad agent); a value out of range is the ``ValueError`` of
+        :func:`integer_actions`."""
+        try:
+            arr = np.array(rows)
+        except (ValueError, TypeError, OverflowError):  # ragged and the like
+            return None
+        if arr.shape != (len(rows), width) or arr.dtype.kind not in "iu":
+            return None
+        if arr.dtype == np.int64 and not np.count_nonzero(arr.view(np.uint64) >= self._nvec_u64):
+            return arr  # every value in [0, nvec): a negative int64 reads as a huge uint64
+        return integer_actions(arr, self._nvec, "actions", self._where)
 
     def _validate_discrete(self, actions: dict[str, Any]) -> NDArray[np.int64]:
         """Joint ``Discrete`` actions (one integer per agent) -> ``(N, 1 + R)`` multi-discrete."""

@@ -268,15 +268,15 @@ class EdgeSchedVectorEnv:
             self._add_flat(infos, ended, res.truncated_by, res.metrics)
         else:
             infos["truncated_by"] = res.truncated_by_names
-            if ended.any():
+            if res.metrics:  # the rows that ended
                 infos.update(self._metrics_infos(res.metrics))
         infos["reset"] = res.restarted
-        if self._same_step and ended.any():  # SAME_STEP: the final observation, then a new episode
+        if self._same_step and res.metrics:  # SAME_STEP: the final observation, then a new episode
             infos["final_obs"] = self._observe()
             infos["_final_obs"] = ended.copy()
             self.engine.reset_rows(np.flatnonzero(ended).tolist())
         obs = self._observe()  # 4. observations
-        if res.restarted.any():
+        if np.count_nonzero(res.restarted):
             infos["pending_task_ids"][res.restarted] = self.sim.state.pending[res.restarted]
         return obs, res.rewards, res.terminated, res.truncated, infos
 

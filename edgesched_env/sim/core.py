@@ -245,7 +245,16 @@ class Simulator:
     @property
     def truncated(self) -> NDArray[np.bool_]:
         """``(B,)`` the slot limit was reached before the workload finished."""
-        return (self.busy_slots >= self.slots_limit) & ~self.terminated
+        return self.end_flags()[1]
+
+    def end_flags(self) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """``(B,)`` :attr:`terminated` and :attr:`truncated` together (fresh arrays, the
+        termination test made once)."""
+        terminated = self.terminated
+        truncated: NDArray[np.bool_] = self.busy_slots >= self.slots_limit
+        if np.count_nonzero(truncated):  # rare: skip the mask when no row is at the limit
+            truncated &= ~terminated
+        return terminated, truncated
 
     @property
     def in_system(self) -> NDArray[np.int64]:
@@ -484,7 +493,8 @@ class Simulator:
                     g["alloc"][lo:hi], g["prog"][lo:hi], g["work"][lo:hi], g["factor"][lo:hi]
                 )
         st = self.state
-        if st.num_resizes.any():  # only the elastic API can put a task below its minimum or change it
+        # only the elastic API can put a task below its minimum or change it
+        if np.count_nonzero(st.num_resizes):
             r = self.num_resources
             flat = g["flat"][:q]
             alloc = g["alloc"][:q]
