@@ -17,6 +17,7 @@ from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 from edgesched_env.config import EnvConfig, override_names
 from edgesched_env.engine import Engine, StepResult
 from edgesched_env.interface import (
+    OUTCOME_KEYS,
     InterfaceOptions,
     flat_infos,
     flatten_metrics,
@@ -30,8 +31,6 @@ from edgesched_env.rewards import Reward
 from edgesched_env.sim.metrics import episode_metrics
 from edgesched_env.sim.view import SimView
 from edgesched_env.spaces import action_array, integer_actions
-
-_OUTCOME_KEYS = ("task", "placed", "noop", "empty_slot", "infeasible", "clipped", "conflict")
 
 __all__ = [
     "ENV_VERSION",
@@ -343,7 +342,7 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
     def _infos(self, res: StepResult) -> dict[str, dict[str, Any]]:
         outs = res.outcomes
         slot, rnd, slot_over = int(res.slot[0]), int(res.round[0]), bool(res.slot_over[0])
-        keys = _OUTCOME_KEYS
+        keys = OUTCOME_KEYS
         if self.config.mode == "single":
             o = outs[0]
             cols = [getattr(o, k).tolist()[0] for k in keys]
