@@ -72,7 +72,7 @@ from edgesched_env.sim import kernels as K
 from edgesched_env.sim.core import Simulator
 from edgesched_env.spaces import MaskedMultiDiscrete
 
-__all__ = ["FEATURES", "Feature", "ObservationBuilder", "feature_layout", "feature_table"]
+__all__ = ["FEATURES", "Feature", "ObservationBuilder", "block_widths", "feature_layout", "feature_table"]
 
 
 class Feature(NamedTuple):
@@ -129,9 +129,10 @@ def feature_layout(config: EnvConfig) -> dict[str, dict[str, slice]]:
     return layout
 
 
-def block_widths(config: EnvConfig, in_state: bool = False) -> dict[str, int]:
-    """Features per row of each block (``in_state``: of the global state's rows, a prefix)."""
-    widths = _widths(config)
+def block_widths(num_types: int, num_resources: int, in_state: bool = False) -> dict[str, int]:
+    """Features per row of each block for ``K`` types and ``R`` resources (``in_state``: of the
+    global state's rows, whose features are a prefix of the block's)."""
+    widths = {"1": 1, "R": num_resources, "K": num_types}
     return {
         block: sum(widths[f.width] for f in FEATURES if f.block == block and (f.in_state or not in_state))
         for block in BLOCKS
@@ -205,7 +206,7 @@ class ObservationBuilder:
         self.picks = config.max_picks if config.mode == "multi" else 1
         self.slot_nvec = np.concatenate([[self.p + 1], self.levels]).astype(np.int64)
         self.nvec = np.tile(self.slot_nvec, self.picks)
-        widths = block_widths(config)
+        widths = block_widths(self.k, self.r)
         self.f_cluster, self.f_pending, self.f_running = (widths[b] for b in BLOCKS)
         self.consts = _obs_consts(config, self.cap_rel)
         self._packed_consts = tuple(self.consts)
@@ -221,7 +222,7 @@ class ObservationBuilder:
     @cached_property
     def observation_space(self) -> spaces.Dict:
         """The per-agent observation space (identical for every agent)."""
-        high = {block: np.ones(w, dtype=_F32) for block, w in block_widths(self.config).items()}
+        high = {block: np.ones(w, dtype=_F32) for block, w in block_widths(self.k, self.r).items()}
         for f, sl in zip(
             FEATURES, (sl for names in feature_layout(self.config).values() for sl in names.values())
         ):
@@ -245,7 +246,7 @@ class ObservationBuilder:
     def state_shapes(self) -> dict[str, tuple[int, ...]]:
         """Shapes of the named pieces of the global state."""
         pool = self.n * self.p
-        widths = block_widths(self.config, in_state=True)
+        widths = block_widths(self.k, self.r, in_state=True)
         return {
             "clusters": (self.n, widths["clusters"]),
             "pool": (pool, widths["pending"]),

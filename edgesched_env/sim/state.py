@@ -1,9 +1,9 @@
 """``SimState``: every array of the simulation, with a leading batch axis ``B`` of episodes.
 
 One dataclass holds the whole mutable state of ``B`` episodes of one config. The dynamics
-(:mod:`edgesched_env.sim.dynamics`) are functions over it; the read-only view of schedulers
-(:class:`edgesched_env.sim.view.SimView`) is derived from its fields; a snapshot is
-:meth:`SimState.copy`; a batch is :meth:`SimState.stack`.
+(:mod:`edgesched_env.sim.core`, :mod:`edgesched_env.sim.kernels`) are functions over it; the
+read-only view of schedulers (:class:`edgesched_env.sim.view.SimView`) is derived from its
+fields; a snapshot is :meth:`SimState.copy`; a batch is :meth:`SimState.stack`.
 
 Axes: ``B`` episodes, ``T`` tasks (padded to the largest episode of the batch: the tasks
 ``num_tasks[b] .. T-1`` of episode ``b`` never arrive), ``N`` clusters, ``P`` pending positions
