@@ -228,7 +228,7 @@ def unflatten_state(tensors: Mapping[str, torch.Tensor], skeleton: Any) -> Any:
 
 # ----------------------------------------------------------------------------------------- version
 def package_version() -> str:
-    """The installed edgesched version (``agents.__version__`` or ``"unknown"`` if not installed)."""
+    """The installed edgesched version (``"unknown"`` if the distribution is not installed)."""
     try:
         return importlib.metadata.version("edgesched")
     except importlib.metadata.PackageNotFoundError:

@@ -20,19 +20,25 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from edgesched_env.sim.kernels import capacity_ratio as kernel_capacity_ratio
+
 __all__ = ["bayes_resolve", "capacity_ratio"]
 
 
 def capacity_ratio(free_units: NDArray[np.int64], min_units: NDArray[np.int64]) -> NDArray[np.float64]:
-    """``(..., )`` ``min_{r: m_r > 0} free_r / m_r`` (0 where every ``m_r`` is 0).
+    """``(...,)`` ``min_{r: m_r > 0} free_r / m_r`` (0 where every ``m_r`` is 0): the env's
+    :func:`edgesched_env.sim.kernels.capacity_ratio` over any leading axes.
 
     Args:
         free_units: ``(..., R)`` free units of the cluster.
         min_units: ``(..., R)`` the task's minimum request.
     """
-    pos = min_units > 0
-    ratio = np.where(pos, free_units / np.where(pos, min_units, 1), np.inf).min(axis=-1)
-    return np.where(pos.any(axis=-1), ratio, 0.0)
+    free = np.asarray(free_units)
+    r = free.shape[-1]
+    flat_free = np.ascontiguousarray(free.reshape(-1, r), dtype=np.int64)
+    flat_min = np.ascontiguousarray(np.asarray(min_units).reshape(-1, r), dtype=np.int64)
+    ratio: NDArray[np.float64] = kernel_capacity_ratio(flat_free, flat_min).reshape(free.shape[:-1])
+    return ratio
 
 
 def bayes_resolve(

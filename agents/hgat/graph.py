@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 from torch import Tensor
 
 from edgesched_env.config import EnvConfig
-from edgesched_env.observation import feature_layout
+from edgesched_env.observation import block_widths, feature_layout
 
 __all__ = [
     "EDGE_TYPES",
@@ -68,8 +68,8 @@ EDGE_TYPES: tuple[tuple[str, str, str], ...] = (
 
 def node_feature_dims(num_types: int, num_resources: int) -> dict[str, int]:
     """Input feature width of each node type for ``K`` task types and ``R`` resources."""
-    k, r = num_types, num_resources
-    return {"cluster": 2 * r + 3, "pending": k + r + 2, "running": k + r + 1, "hub": 2 * r + 3}
+    w = block_widths(num_types, num_resources, in_state=True)  # without is_self and delay
+    return {"cluster": w["clusters"], "pending": w["pending"], "running": w["running"], "hub": w["clusters"]}
 
 
 @dataclass

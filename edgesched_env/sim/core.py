@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from edgesched_env.config import MAX_ARRIVAL_SLOTS, EnvConfig
 from edgesched_env.sim import kernels as K
-from edgesched_env.sim.state import SimState, TaskStatus
+from edgesched_env.sim.state import PickOutcome, SimState, TaskStatus
 from edgesched_env.workload.arrivals import Workload, generate_workload
 
 #: a trace gap (slots between consecutive arrivals) above which, without ``skip_idle``, the
@@ -38,46 +36,6 @@ IDLE_GAP_WARN_SLOTS = 10_000
 __all__ = ["DONE", "FUTURE", "RUNNING", "WAITING", "PickOutcome", "Simulator", "TaskStatus"]
 
 FUTURE, WAITING, RUNNING, DONE = (int(s) for s in TaskStatus)
-
-
-@dataclass
-class PickOutcome:
-    """What happened to each agent's pick in one decision round (arrays of shape ``(B, N)``).
-
-    Attributes:
-        task: task id the pick referred to (-1: no-op or empty pending position).
-        placed: True where the agent placed its task.
-        noop: True where the pick was a no-op (no-op index, empty position or all-zero units).
-        empty_slot: True where the agent picked a pending position that holds no task.
-        infeasible: True where the task could not be placed with the (clipped) allocation.
-        clipped: True where the placement's allocation differs from the requested one.
-        conflict: True where the agent lost a conflict with another agent.
-        alloc: ``(B, N, R)`` units placed (zeros where nothing was placed).
-    """
-
-    task: NDArray[np.int64]
-    placed: NDArray[np.bool_]
-    noop: NDArray[np.bool_]
-    empty_slot: NDArray[np.bool_]
-    infeasible: NDArray[np.bool_]
-    clipped: NDArray[np.bool_]
-    conflict: NDArray[np.bool_]
-    alloc: NDArray[np.int64]
-
-    @classmethod
-    def empty(cls, batch: int, n: int, r: int) -> PickOutcome:
-        """All-False outcome arrays (task -1)."""
-        z = np.zeros((batch, n), dtype=bool)
-        return cls(
-            np.full((batch, n), -1, np.int64),
-            z,
-            z.copy(),
-            z.copy(),
-            z.copy(),
-            z.copy(),
-            z.copy(),
-            np.zeros((batch, n, r), np.int64),
-        )
 
 
 def _warn_long_gaps(config: EnvConfig) -> None:
@@ -150,7 +108,17 @@ class Simulator:
         self._all = np.ones(batch_size, dtype=bool)
         self._tie_b = np.zeros(batch_size * n, dtype=np.int64)
         self._tie_agents = np.zeros((batch_size * n, n), dtype=np.int64)
-        self._gbuf: dict[str, NDArray[Any]] | None = None  # slot-end gather buffers (see _gather_buffers)
+        self._gbuf: K.Gathered | None = None  # slot-end gather buffers (see _gather_buffers)
+        #: the constants the kernels read, and their packed form (see :mod:`.kernels`)
+        self.consts = K.SimConsts(
+            self.capacity,
+            self.speed_factor,
+            self.max_level,
+            self._clip,
+            self._capacity_rule,
+            self.rounds_limit,
+        )
+        self.packed_consts = tuple(self.consts)
         self._no_noise = np.ones(1)
 
     # ------------------------------------------------------------------------------------ reset
@@ -216,18 +184,7 @@ class Simulator:
         """The tasks of slot ``t`` arrive in the ``active`` episodes, whose queues are empty (at
         reset, or after a jump over idle slots), so no refill is needed."""
         st = self.state
-        K.arrive_first(
-            active,
-            st.num_tasks,
-            st.arrival_slot,
-            st.t,
-            st.status,
-            st.num_arrived,
-            st.visible,
-            st.pending,
-            st.in_queue,
-            st.queue_len,
-        )
+        K.arrive_first(active, st.packed())
 
     # ------------------------------------------------------------------------------- properties
     @property
@@ -268,67 +225,16 @@ class Simulator:
         """Phases 1-3 for one pick per agent: decode, resolve conflicts, place."""
         st = self.state
         out = PickOutcome.empty(self.batch_size, self.num_clusters, self.num_resources)
-        K.decode_picks(
-            active,
-            st.pending,
-            pick_idx,
-            request,
-            st.min_request,
-            st.free,
-            self.max_level,
-            self._clip,
-            out.task,
-            out.placed,
-            out.noop,
-            out.empty_slot,
-            out.infeasible,
-            out.clipped,
-            out.alloc,
-            st.num_infeasible,
-            st.num_clipped,
-        )
-        ties = K.resolve_conflicts(
-            active,
-            out.task,
-            out.placed,
-            out.conflict,
-            out.alloc,
-            st.free,
-            st.min_request,
-            self._capacity_rule,
-            st.num_conflicts,
-            self._tie_b,
-            self._tie_agents,
-        )
+        packed, consts, picks = st.packed(), self.packed_consts, tuple(out)
+        K.decode_picks(active, packed, consts, pick_idx, request, picks)
+        ties = K.resolve_conflicts(active, packed, consts, picks, self._tie_b, self._tie_agents)
         for g in range(ties):  # draws on each episode's generator, ascending task order
             b = int(self._tie_b[g])
             cand = self._tie_agents[g][self._tie_agents[g] >= 0]
             winner = cand[self.rngs[b].integers(cand.shape[0])]
             for i in cand[cand != winner].tolist():
-                K.lose(b, i, out.placed, out.conflict, out.alloc, st.num_conflicts)
-        K.place(
-            active,
-            out.task,
-            out.placed,
-            out.alloc,
-            st.t,
-            st.status,
-            st.host,
-            st.alloc,
-            st.prev_alloc,
-            st.slots_run,
-            st.placed_slot,
-            st.ready_slot,
-            st.delay_slots,
-            st.free,
-            st.running_count,
-            st.pending,
-            st.run_table,
-            st.run_row,
-            st.run_hidden,
-            st.in_queue,
-            st.queue_len,
-        )
+                K.lose(b, i, packed, picks)
+        K.place(active, packed, picks)
         return out
 
     def play_round(
@@ -349,7 +255,7 @@ class Simulator:
         out = self._pick(pick_idx, request, act)
         st = self.state
         slot_over = np.empty(self.batch_size, dtype=bool)
-        K.end_round(act, out.placed, st.total_rounds, st.round_in_slot, self.rounds_limit, slot_over)
+        K.end_round(act, st.packed(), self.packed_consts, out.placed, slot_over)
         return out, slot_over
 
     def play_multi(
@@ -390,114 +296,53 @@ class Simulator:
         local = np.zeros((b_count, n), dtype=np.float64)
         glob = np.zeros(b_count, dtype=np.float64)
         g = self._gather_buffers()
-        q = K.begin_slot_end(
-            act,
-            st.running_count,
-            st.pending,
-            st.queue_len,
-            st.num_arrived,
-            st.num_completed,
-            st.free,
-            self.capacity,
-            st.status,
-            st.ready_slot,
-            st.t,
-            local,
-            glob,
-            st.sum_in_system,
-            st.sum_used,
-            st.type_idx,
-            st.alloc,
-            st.progress,
-            st.work,
-            st.host,
-            self.speed_factor,
-            g["flat"],
-            g["rank"],
-            g["alloc"],
-            g["prog"],
-            g["work"],
-            g["factor"],
-            g["type_start"],
-            g["per_episode"],
-        )
+        packed = st.packed()
+        q = K.begin_slot_end(act, packed, self.packed_consts, local, glob, tuple(g))
         if self.record_history:
             for b in np.flatnonzero(act).tolist():
                 self.hist_in_system[b].append(int(st.num_arrived[b] - st.num_completed[b]))
                 self.hist_used[b].append(self.capacity - st.free[b])
         dp = self._increments(q, g)
         use_noise = self._noise > 0 and q > 0
-        noise = self._noise_factors(q, g["per_episode"]) if use_noise else self._no_noise
-        K.finish_slot_end(
-            act,
-            g["flat"][:q],
-            g["rank"][:q],
-            dp,
-            use_noise,
-            noise,
-            st.progress,
-            st.alloc,
-            st.prev_alloc,
-            st.slots_run,
-            st.status,
-            st.host,
-            st.completion_slot,
-            st.free,
-            st.running_count,
-            st.run_table,
-            st.run_row,
-            st.run_hidden,
-            st.placed_slot,
-            st.t,
-            st.round_in_slot,
-            st.num_completed,
-            st.num_arrived,
-            st.num_tasks,
-            st.arrival_slot,
-            st.visible,
-            st.pending,
-            st.in_queue,
-            st.queue_len,
-        )
+        noise = self._noise_factors(q, g.per_episode) if use_noise else self._no_noise
+        K.finish_slot_end(act, packed, g.flat[:q], g.rank[:q], dp, use_noise, noise)
         if self._skip_idle:
             self._skip_idle_slots(act)
         return local, glob
 
-    def _gather_buffers(self) -> dict[str, NDArray[Any]]:
+    def _gather_buffers(self) -> K.Gathered:
         """Buffers of the slot end's gathered running tasks (sized to ``B * T``, reused)."""
         size = self.batch_size * self.state.task_capacity
         g = self._gbuf
-        if g is None or g["flat"].shape[0] != size:
-            g = self._gbuf = {
-                "flat": np.zeros(size, np.int64),
-                "rank": np.zeros(size, np.int64),
-                "alloc": np.zeros((size, self.num_resources), np.int64),
-                "prog": np.zeros(size),
-                "work": np.ones(size),
-                "factor": np.ones(size),
-                "type_start": np.zeros(len(self.speed_models) + 1, np.int64),
-                "per_episode": np.zeros(self.batch_size, np.int64),
-            }
+        if g is None or g.flat.shape[0] != size:
+            g = self._gbuf = K.Gathered(
+                flat=np.zeros(size, np.int64),
+                rank=np.zeros(size, np.int64),
+                alloc=np.zeros((size, self.num_resources), np.int64),
+                prog=np.zeros(size),
+                work=np.ones(size),
+                factor=np.ones(size),
+                type_start=np.zeros(len(self.speed_models) + 1, np.int64),
+                per_episode=np.zeros(self.batch_size, np.int64),
+            )
         return g
 
-    def _increments(self, q: int, g: dict[str, NDArray[Any]]) -> NDArray[np.float64]:
+    def _increments(self, q: int, g: K.Gathered) -> NDArray[np.float64]:
         """Progress increments of the ``q`` gathered running, ready tasks (grouped by type)."""
         dp = np.zeros(q, dtype=np.float64)
         if q == 0:
             return dp
-        starts = g["type_start"].tolist()
+        starts = g.type_start.tolist()
         for k, model in enumerate(self.speed_models):
             lo, hi = starts[k], starts[k + 1]
             if hi > lo:
-                dp[lo:hi] = model.increment(
-                    g["alloc"][lo:hi], g["prog"][lo:hi], g["work"][lo:hi], g["factor"][lo:hi]
-                )
+                dp[lo:hi] = model.increment(g.alloc[lo:hi], g.prog[lo:hi], g.work[lo:hi], g.factor[lo:hi])
         st = self.state
         # only the elastic API can put a task below its minimum or change it
         if np.count_nonzero(st.num_resizes):
             r = self.num_resources
-            flat = g["flat"][:q]
-            alloc = g["alloc"][:q]
+            flat = g.flat[:q]
+            alloc = g.alloc[:q]
             resized = st.num_resizes[flat // st.task_capacity] > 0
             below = resized & (alloc < st.min_request.reshape(-1, r)[flat]).any(axis=1)
             dp[below] = 0.0
@@ -567,12 +412,9 @@ class Simulator:
         return episode_metrics(SimView(self, b))
 
     def capacity_ratio(self, b: int, agents: NDArray[np.int64], task: int) -> NDArray[np.float64]:
-        """``min_{r: m_r > 0} free_r / m_r`` on each of ``agents``' clusters for ``task`` (episode ``b``).
-
-        How many minimum-size copies of the task the cluster could host now (not rounded); the
-        quantity the ``"capacity"`` conflict rule and the paper's Bayes rule compare.
-        """
-        m = self.state.min_request[b, task]
-        pos = m > 0
-        ratios: NDArray[np.float64] = (self.state.free[b][agents][:, pos] / m[pos]).min(axis=1)
+        """:func:`~edgesched_env.sim.kernels.capacity_ratio` of ``task`` on each of ``agents``'
+        clusters (episode ``b``): how many minimum-size copies of it each could host now."""
+        free = np.ascontiguousarray(self.state.free[b][agents])
+        mins = np.ascontiguousarray(np.broadcast_to(self.state.min_request[b, task], free.shape))
+        ratios: NDArray[np.float64] = K.capacity_ratio(free, mins)
         return ratios

@@ -9,56 +9,51 @@ non-oracle scheduler reads only what a learned agent sees). The layout of each b
 
 from __future__ import annotations
 
-from edgesched_env.sim.kernels import I8, I64, Bool, jit
+from typing import NamedTuple
+
+from edgesched_env.sim.kernels import I64, Bool, jit
+from edgesched_env.sim.state import Packed, StateArrays
 
 RUNNING = 2  # TaskStatus.RUNNING
 
-__all__ = ["observe_exact"]
+__all__ = ["EXACT_BLOCKS", "ExactBlocks", "observe_exact"]
+
+
+class ExactBlocks(NamedTuple):
+    """The outputs of :func:`observe_exact`, in the order of ``observation.EXACT_KEYS``."""
+
+    clock: I64  #: ``(B, N, 2)``
+    cluster_info: I64  #: ``(B, N, N, R + 3)``
+    pending_info: I64  #: ``(B, N, P, R + 5)``
+    running_info: I64  #: ``(B, N, M, 2R + 3)``
+
+
+#: the observation keys :func:`observe_exact` writes, in its ``out`` order
+EXACT_BLOCKS = ExactBlocks._fields
 
 
 @jit
-def observe_exact(
-    active: Bool,
-    t: I64,
-    round_in_slot: I64,
-    free: I64,
-    pending: I64,
-    queue_len: I64,
-    running_count: I64,
-    run_table: I64,
-    type_idx: I64,
-    arrival_slot: I64,
-    delay_slots: I64,
-    num_visible: I64,
-    min_request: I64,
-    task_alloc: I64,
-    placed_slot: I64,
-    status: I8,
-    host: I64,
-    run_row: I64,
-    run_hidden: I64,
-    num_arrived: I64,
-    clock: I64,
-    cluster_info: I64,
-    pending_info: I64,
-    running_info: I64,
-) -> None:
+def observe_exact(active: Bool, state: Packed, out: Packed) -> None:
     """Write every agent's exact blocks of the episodes with ``active[b]``.
 
-    Args (``B`` episodes, ``N`` clusters, ``P`` pending positions, ``M`` running rows, ``R``
-    resources, ``T`` tasks; state arrays as in :class:`~edgesched_env.sim.state.SimState`):
-        clock: out ``(B, N, 2)``: slot index, decision rounds already played in the slot.
-        cluster_info: out ``(B, N, N, R + 3)``: per cluster, free units (R), occupied pending
-            positions, overflow-queue length, running (or preempted) tasks.
-        pending_info: out ``(B, N, P, R + 5)``: per pending position, task id, type index,
-            arrival slot, data-transfer delay to this cluster (slots), clusters that see the
-            task, minimum request (R units).
-        running_info: out ``(B, N, M, 2R + 3)``: per running task, task id, type index,
-            placement slot, allocation (R units, 0 when preempted), minimum request (R units).
-            Row ``x`` is the running table's row ``x`` when that task holds units; every task
-            holding units is shown; free rows then show the preempted tasks while rows remain
-            (so without preemption the rows are the ``running`` block's).
+    ``state`` is :meth:`SimState.packed` (read as :class:`StateArrays`), ``out`` the blocks of
+    :class:`ExactBlocks` (``B`` episodes, ``N`` clusters, ``P`` pending positions, ``M``
+    running rows, ``R`` resources):
+
+    * ``clock``: slot index, decision rounds already played in the slot.
+    * ``cluster_info``: per cluster, free units (R), occupied pending positions, overflow-queue
+      length, running (or preempted) tasks.
+    * ``pending_info``: per pending position, task id, type index, arrival slot, data-transfer
+      delay to this cluster (slots), clusters that see the task, minimum request (R units).
+    * ``running_info``: per running task, task id, type index, placement slot, allocation (R
+      units, 0 when preempted), minimum request (R units). Row ``x`` is the running table's row
+      ``x`` when that task holds units; every task holding units is shown; free rows then show
+      the preempted tasks while rows remain (so without preemption the rows are the ``running``
+      block's).
     """
+    st = StateArrays(*state)
+    clock, cluster_info, pending_info, running_info = ExactBlocks(*out)
+    pending, free, run_table, task_alloc = st.pending, st.free, st.run_table, st.alloc
     nb, n, p = pending.shape
     r_count = free.shape[2]
     m = run_table.shape[2]
@@ -66,8 +61,8 @@ def observe_exact(
         if not active[b]:
             continue
         for i in range(n):
-            clock[b, i, 0] = t[b]
-            clock[b, i, 1] = round_in_slot[b]
+            clock[b, i, 0] = st.t[b]
+            clock[b, i, 1] = st.round_in_slot[b]
             for c in range(n):
                 occ = 0
                 for s in range(p):
@@ -76,8 +71,8 @@ def observe_exact(
                 for r in range(r_count):
                     cluster_info[b, i, c, r] = free[b, c, r]
                 cluster_info[b, i, c, r_count] = occ
-                cluster_info[b, i, c, r_count + 1] = queue_len[b, c]
-                cluster_info[b, i, c, r_count + 2] = running_count[b, c]
+                cluster_info[b, i, c, r_count + 1] = st.queue_len[b, c]
+                cluster_info[b, i, c, r_count + 2] = st.running_count[b, c]
             for s in range(p):
                 tid = pending[b, i, s]
                 row = pending_info[b, i, s]
@@ -86,12 +81,12 @@ def observe_exact(
                         row[f] = -1
                     continue
                 row[0] = tid
-                row[1] = type_idx[b, tid]
-                row[2] = arrival_slot[b, tid]
-                row[3] = delay_slots[b, tid, i]
-                row[4] = num_visible[b, tid]
+                row[1] = st.type_idx[b, tid]
+                row[2] = st.arrival_slot[b, tid]
+                row[3] = st.delay_slots[b, tid, i]
+                row[4] = st.num_visible[b, tid]
                 for r in range(r_count):
-                    row[5 + r] = min_request[b, tid, r]
+                    row[5 + r] = st.min_request[b, tid, r]
             # every task holding units is shown (at most M of them: EnvConfig.max_running), in
             # its running-table row; the rows left are filled with the tasks holding units that
             # have no row (after a preemption), then the preempted tasks (no units) with a row
@@ -100,9 +95,9 @@ def observe_exact(
                 if shown[x] >= 0 and not _holds(task_alloc, b, shown[x]):
                     shown[x] = -1
             x = 0
-            if run_hidden[b, i] > 0:
-                for k in range(num_arrived[b]):
-                    if status[b, k] == RUNNING and host[b, k] == i and run_row[b, k] < 0:
+            if st.run_hidden[b, i] > 0:
+                for k in range(st.num_arrived[b]):
+                    if st.status[b, k] == RUNNING and st.host[b, k] == i and st.run_row[b, k] < 0:
                         if _holds(task_alloc, b, k):
                             while x < m and shown[x] >= 0:
                                 x += 1
@@ -123,11 +118,11 @@ def observe_exact(
                         row[f] = -1
                     continue
                 row[0] = tid
-                row[1] = type_idx[b, tid]
-                row[2] = placed_slot[b, tid]
+                row[1] = st.type_idx[b, tid]
+                row[2] = st.placed_slot[b, tid]
                 for r in range(r_count):
                     row[3 + r] = task_alloc[b, tid, r]
-                    row[3 + r_count + r] = min_request[b, tid, r]
+                    row[3 + r_count + r] = st.min_request[b, tid, r]
 
 
 @jit

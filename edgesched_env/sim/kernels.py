@@ -1,11 +1,16 @@
 """Compiled kernels of the dynamics: loops over episodes, agents and tasks of a :class:`SimState`.
 
-Each kernel takes the state's arrays (leading batch axis ``B``) and an ``active`` mask ``(B,)`` of
-the episodes it applies to, and mutates the arrays in place. They are ``numba``-compiled when
+State in, state out: each kernel takes an ``active`` mask ``(B,)`` of the episodes it applies to,
+the state as one struct (:class:`~edgesched_env.sim.state.StateArrays`, leading batch axis ``B``),
+a small struct of the config's constants (:class:`SimConsts`, :class:`ObsConsts`) and, where it
+has them, its own inputs and outputs, and mutates the state's arrays in place. Structs cross into
+a kernel packed (plain tuples in field order: numba types those in C, a named tuple costs several
+microseconds a call) and are re-wrapped into their named tuples on entry, so that every kernel
+reads fields by name. They are ``numba``-compiled when
 numba is installed (``cache=True``: compiled once per machine, then loaded from ``__pycache__``);
 without numba, or with ``NUMBA_DISABLE_JIT=1``, the same Python code runs as it is (slowly).
 
-Every random draw stays in Python (:mod:`edgesched_env.sim.dynamics`), on each episode's own
+Every random draw stays in Python (:mod:`edgesched_env.sim.core`), on each episode's own
 ``numpy.random.Generator``, so the kernels are deterministic functions of their inputs.
 Arithmetic follows the reference order of operations exactly (float64, then cast to float32 for
 observations), so a batch of ``B`` episodes is bit-identical to ``B`` single episodes.
@@ -15,10 +20,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
+
+from edgesched_env.sim.state import Packed, PickOutcome, StateArrays
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,7 +53,16 @@ except ImportError:  # pragma: no cover - exercised only without numba
 
     HAVE_NUMBA = False
 
-__all__ = ["HAVE_NUMBA", "jit"]
+__all__ = [
+    "HAVE_NUMBA",
+    "OBSERVE_BLOCKS",
+    "Gathered",
+    "ObsBlocks",
+    "ObsConsts",
+    "SimConsts",
+    "capacity_ratio",
+    "jit",
+]
 
 #: the decorator of these kernels (``numba.njit(cache=True, nogil=True)``, or the identity
 #: without numba), for compiled loops elsewhere in the package
@@ -57,41 +73,99 @@ WAITING = 1
 DONE = 3
 
 
+class SimConsts(NamedTuple):
+    """The config's constants the dynamics read (built once by the ``Simulator``)."""
+
+    capacity: I64  #: (N, R) units of each cluster
+    speed_factor: F64  #: (N,) hardware speed factor of each cluster
+    max_level: I64  #: (R,) units of the largest level (per-task maximum)
+    clip: bool  #: ``infeasible == "clip"``
+    capacity_rule: bool  #: ``conflict_rule == "capacity"``
+    rounds_limit: int  #: decision rounds per slot at most
+
+
+class ObsConsts(NamedTuple):
+    """The observation's constants: scales, and the feature offsets of its feature table.
+
+    Offsets are positions in the last axis of a block (``cl_*`` clusters, ``pe_*`` pending,
+    ``ru_*`` running; see ``edgesched_env.observation.FEATURES``); the global state's cluster rows
+    stop before ``cl_is_self`` and its pool rows before ``pe_delay``.
+    """
+
+    cap_rel: F32  #: (N, R) capacity relative to the largest cluster's
+    max_level_f: F64  #: (R,) units of the largest level, as float (the unit scale)
+    levels: I64  #: (R,) levels per resource
+    time_scale: float  #: slots: divisor of every time feature
+    picks: int  #: picks per agent and round (``K`` in multi-task mode, else 1)
+    num_types: int  #: ``K`` task types
+    cl_free: int
+    cl_capacity: int
+    cl_pending: int
+    cl_queue: int
+    cl_running: int
+    cl_is_self: int
+    pe_type: int
+    pe_min_request: int
+    pe_waiting: int
+    pe_num_visible: int
+    pe_delay: int
+    ru_type: int
+    ru_alloc: int
+    ru_age: int
+
+
+class ObsBlocks(NamedTuple):
+    """The observation blocks :func:`observe` writes (keys of the observation; shapes there)."""
+
+    clusters: F32
+    pending: F32
+    pending_mask: I8
+    running: F32
+    running_mask: I8
+    alloc_mask: I8
+    action_mask: I8
+
+
+#: the observation keys :func:`observe` writes, in the order it takes them
+OBSERVE_BLOCKS = ObsBlocks._fields
+
+
+class Gathered(NamedTuple):
+    """Buffers of the running, ready tasks gathered at a slot end (``Q <= B * T`` rows used)."""
+
+    flat: I64  #: (B*T,) flat index ``b * T + task``, grouped by task type
+    rank: I64  #: (B*T,) rank in ``(b, task)`` order (the order of the reference's draws)
+    alloc: I64  #: (B*T, R) units
+    prog: F64  #: (B*T,) progress
+    work: F64  #: (B*T,) work relative to the type's nominal work
+    factor: F64  #: (B*T,) host speed factor
+    type_start: I64  #: (K+1,) type ``k`` in rows ``type_start[k]:type_start[k+1]``
+    per_episode: I64  #: (B,) gathered tasks per episode
+
+
 # ------------------------------------------------------------------------------ decision round
 @_jit
 def decode_picks(
-    active: Bool,
-    pending: I64,
-    pick_idx: I64,
-    request: I64,
-    min_request: I64,
-    free: I64,
-    max_level: I64,
-    clip: bool,
-    task: I64,
-    placed: Bool,
-    noop: Bool,
-    empty: Bool,
-    infeasible: Bool,
-    clipped: Bool,
-    alloc: I64,
-    num_infeasible: I64,
-    num_clipped: I64,
+    active: Bool, state: Packed, sim: Packed, pick_idx: I64, request: I64, outcome: Packed
 ) -> None:
-    """Phase 1: turn each agent's pick (pending position, units) into a task and an allocation.
+    """Phase 1: turn each agent's pick (pending position ``pick_idx (B, N)``, units ``request
+    (B, N, R)``) into a task and an allocation.
 
-    Writes the outcome arrays ``task, placed, noop, empty, infeasible, clipped (B, N)`` and
-    ``alloc (B, N, R)`` for the active episodes and counts infeasible and clipped picks.
+    Writes the outcome (:class:`~edgesched_env.sim.state.PickOutcome`, all but ``conflict``) for
+    the active episodes and counts infeasible and clipped picks.
     """
-    nb, n, p = pending.shape
-    r_count = free.shape[2]
+    s = StateArrays(*state)
+    c = SimConsts(*sim)
+    o = PickOutcome(*outcome)
+    nb, n, p = s.pending.shape
+    r_count = s.free.shape[2]
     for b in range(nb):
         if not active[b]:
             continue
         for i in range(n):
-            s = pick_idx[b, i]
-            tid = pending[b, i, s] if s < p else -1
-            empty[b, i] = s < p and tid < 0
+            x = pick_idx[b, i]
+            tid = s.pending[b, i, x] if x < p else -1
+            o.empty_slot[b, i] = x < p and tid < 0
             want = False
             if tid >= 0:
                 for r in range(r_count):
@@ -102,12 +176,12 @@ def decode_picks(
             if want:
                 ok = True
                 for r in range(r_count):
-                    upper = min(free[b, i, r], max_level[r])
-                    lo = min_request[b, tid, r]
+                    upper = min(s.free[b, i, r], c.max_level[r])
+                    lo = s.min_request[b, tid, r]
                     req = request[b, i, r]
                     if lo > upper:
                         ok = False
-                    if clip:
+                    if c.clip:
                         a = min(max(req, lo), upper)
                         if a != req:
                             is_clipped = True
@@ -115,47 +189,54 @@ def decode_picks(
                         a = req
                         if req < lo or req > upper:
                             ok = False
-                    alloc[b, i, r] = a
+                    o.alloc[b, i, r] = a
                 is_clipped = is_clipped and ok
             if not ok:
                 for r in range(r_count):
-                    alloc[b, i, r] = 0
-            task[b, i] = tid if want else -1
-            placed[b, i] = ok
-            noop[b, i] = not want
-            infeasible[b, i] = want and not ok
-            clipped[b, i] = is_clipped
-            if infeasible[b, i]:
-                num_infeasible[b] += 1
+                    o.alloc[b, i, r] = 0
+            o.task[b, i] = tid if want else -1
+            o.placed[b, i] = ok
+            o.noop[b, i] = not want
+            o.infeasible[b, i] = want and not ok
+            o.clipped[b, i] = is_clipped
+            if o.infeasible[b, i]:
+                s.num_infeasible[b] += 1
             if is_clipped:
-                num_clipped[b] += 1
+                s.num_clipped[b] += 1
 
 
 @_jit
-def capacity_ratio(free_row: I64, m_row: I64) -> float:
-    """``min over r with m_r > 0 of free_r / m_r`` (float64; ``inf`` if every ``m_r`` is 0)."""
+def _ratio(free_row: I64, m_row: I64) -> float:
+    """``min over r with m_r > 0 of free_r / m_r`` (float64), 0 if every ``m_r`` is 0."""
     best = np.inf
     for r in range(m_row.shape[0]):
         if m_row[r] > 0:
             v = free_row[r] / m_row[r]
             if v < best:
                 best = v
-    return best
+    return best if best < np.inf else 0.0
+
+
+@_jit
+def capacity_ratio(free_units: I64, min_units: I64) -> F64:
+    """``(G,)`` capacity ratio of ``G`` (cluster, task) pairs: ``min over r with m_r > 0 of
+    free_r / m_r``, how many minimum-size copies of the task the cluster could host now (not
+    rounded; 0 where the task has no minimum). The quantity the ``"capacity"`` conflict rule and
+    the paper's Bayes rule compare; the one definition of it.
+
+    Args:
+        free_units: ``(G, R)`` free units of each cluster.
+        min_units: ``(G, R)`` minimum request of each task.
+    """
+    out = np.empty(free_units.shape[0], dtype=np.float64)
+    for g in range(free_units.shape[0]):
+        out[g] = _ratio(free_units[g], min_units[g])
+    return out
 
 
 @_jit
 def resolve_conflicts(
-    active: Bool,
-    task: I64,
-    placed: Bool,
-    conflict: Bool,
-    alloc: I64,
-    free: I64,
-    min_request: I64,
-    capacity_rule: bool,
-    num_conflicts: I64,
-    tie_b: I64,
-    tie_agents: I64,
+    active: Bool, state: Packed, sim: Packed, outcome: Packed, tie_b: I64, tie_agents: I64
 ) -> int:
     """Phase 2: among feasible picks of the same task, keep one winner (SPEC.md section 6).
 
@@ -164,7 +245,10 @@ def resolve_conflicts(
     ascending task order per episode, to ``tie_b`` and ``tie_agents`` (``(G, N)`` candidate agents
     padded with -1); returns ``G``.
     """
-    nb, n = task.shape
+    s = StateArrays(*state)
+    c = SimConsts(*sim)
+    o = PickOutcome(*outcome)
+    nb, n = o.task.shape
     num_ties = 0
     order = np.empty(n, dtype=np.int64)
     ratio = np.empty(n, dtype=np.float64)
@@ -173,7 +257,7 @@ def resolve_conflicts(
             continue
         cnt = 0
         for i in range(n):
-            if placed[b, i]:
+            if o.placed[b, i]:
                 order[cnt] = i
                 cnt += 1
         if cnt < 2:
@@ -181,7 +265,7 @@ def resolve_conflicts(
         # candidate agents sorted by task id (stable: agent order within a task)
         for x in range(1, cnt):
             y = x
-            while y > 0 and task[b, order[y - 1]] > task[b, order[y]]:
+            while y > 0 and o.task[b, order[y - 1]] > o.task[b, order[y]]:
                 tmp = order[y - 1]
                 order[y - 1] = order[y]
                 order[y] = tmp
@@ -189,14 +273,14 @@ def resolve_conflicts(
         start = 0
         while start < cnt:
             stop = start + 1
-            tid = task[b, order[start]]
-            while stop < cnt and task[b, order[stop]] == tid:
+            tid = o.task[b, order[start]]
+            while stop < cnt and o.task[b, order[stop]] == tid:
                 stop += 1
             if stop - start > 1:
                 best = -np.inf
                 for x in range(start, stop):
                     i = order[x]
-                    ratio[i] = capacity_ratio(free[b, i], min_request[b, tid]) if capacity_rule else 0.0
+                    ratio[i] = _ratio(s.free[b, i], s.min_request[b, tid]) if c.capacity_rule else 0.0
                     if ratio[i] > best:
                         best = ratio[i]
                 k = 0
@@ -206,7 +290,7 @@ def resolve_conflicts(
                         tie_agents[num_ties, k] = i
                         k += 1
                     else:  # not among the best: loses whatever happens to the others
-                        lose(b, i, placed, conflict, alloc, num_conflicts)
+                        _lose(b, i, s, o)
                 if k > 1:  # a draw among the best is needed: left to the caller
                     for x in range(k, n):
                         tie_agents[num_ties, x] = -1
@@ -217,221 +301,151 @@ def resolve_conflicts(
 
 
 @_jit
-def lose(b: int, i: int, placed: Bool, conflict: Bool, alloc: I64, num_conflicts: I64) -> None:
+def _lose(b: int, i: int, s: StateArrays, o: PickOutcome) -> None:
     """Agent ``i`` of episode ``b`` lost a conflict: nothing placed, counted."""
-    placed[b, i] = False
-    conflict[b, i] = True
-    for r in range(alloc.shape[2]):
-        alloc[b, i, r] = 0
-    num_conflicts[b] += 1
+    o.placed[b, i] = False
+    o.conflict[b, i] = True
+    for r in range(o.alloc.shape[2]):
+        o.alloc[b, i, r] = 0
+    s.num_conflicts[b] += 1
 
 
 @_jit
-def place(
-    active: Bool,
-    task: I64,
-    placed: Bool,
-    alloc: I64,
-    t: I64,
-    status: I8,
-    host: I64,
-    task_alloc: I64,
-    prev_alloc: I64,
-    slots_run: I64,
-    placed_slot: I64,
-    ready_slot: I64,
-    delay_slots: I64,
-    free: I64,
-    running_count: I64,
-    pending: I64,
-    run_table: I64,
-    run_row: I64,
-    run_hidden: I64,
-    in_queue: Bool,
-    queue_len: I64,
-) -> None:
+def lose(b: int, i: int, state: Packed, outcome: Packed) -> None:
+    """Agent ``i`` of episode ``b`` lost a conflict (a drawn tie): nothing placed, counted."""
+    _lose(b, i, StateArrays(*state), PickOutcome(*outcome))
+
+
+@_jit
+def place(active: Bool, state: Packed, outcome: Packed) -> None:
     """Phase 3: start the winners' tasks on their hosts and remove them from every list."""
-    nb, n = task.shape
-    p = pending.shape[2]
-    m = run_table.shape[2]
-    r_count = free.shape[2]
+    s = StateArrays(*state)
+    o = PickOutcome(*outcome)
+    nb, n = o.task.shape
+    p = s.pending.shape[2]
+    m = s.run_table.shape[2]
+    r_count = s.free.shape[2]
     for b in range(nb):
         if not active[b]:
             continue
         for i in range(n):
-            if not placed[b, i]:
+            if not o.placed[b, i]:
                 continue
-            tid = task[b, i]
-            status[b, tid] = RUNNING
-            host[b, tid] = i
+            tid = o.task[b, i]
+            s.status[b, tid] = RUNNING
+            s.host[b, tid] = i
             for r in range(r_count):
-                task_alloc[b, tid, r] = alloc[b, i, r]
-                prev_alloc[b, tid, r] = alloc[b, i, r]
-                free[b, i, r] -= alloc[b, i, r]
-            slots_run[b, tid] = 0
-            placed_slot[b, tid] = t[b]
-            ready_slot[b, tid] = t[b] + delay_slots[b, tid, i]
-            running_count[b, i] += 1
+                s.alloc[b, tid, r] = o.alloc[b, i, r]
+                s.prev_alloc[b, tid, r] = o.alloc[b, i, r]
+                s.free[b, i, r] -= o.alloc[b, i, r]
+            s.slots_run[b, tid] = 0
+            s.placed_slot[b, tid] = s.t[b]
+            s.ready_slot[b, tid] = s.t[b] + s.delay_slots[b, tid, i]
+            s.running_count[b, i] += 1
             for j in range(n):
-                for s in range(p):
-                    if pending[b, j, s] == tid:
-                        pending[b, j, s] = -1
-                if in_queue[b, j, tid]:
-                    in_queue[b, j, tid] = False
-                    queue_len[b, j] -= 1
+                for x in range(p):
+                    if s.pending[b, j, x] == tid:
+                        s.pending[b, j, x] = -1
+                if s.in_queue[b, j, tid]:
+                    s.in_queue[b, j, tid] = False
+                    s.queue_len[b, j] -= 1
             row = -1
             for x in range(m):
-                if run_table[b, i, x] < 0:
+                if s.run_table[b, i, x] < 0:
                     row = x
                     break
             if row >= 0:
-                run_table[b, i, row] = tid
-                run_row[b, tid] = row
+                s.run_table[b, i, row] = tid
+                s.run_row[b, tid] = row
             else:  # only after an elastic scheduler preempted tasks; shown once a row frees up
-                run_hidden[b, i] += 1
+                s.run_hidden[b, i] += 1
 
 
 @_jit
-def end_round(
-    active: Bool, placed: Bool, total_rounds: I64, round_in_slot: I64, rounds_limit: int, slot_over: Bool
-) -> None:
+def end_round(active: Bool, state: Packed, sim: Packed, placed: Bool, slot_over: Bool) -> None:
     """Round bookkeeping: count the round; a slot is over where nothing was placed or the limit hit."""
+    s = StateArrays(*state)
+    c = SimConsts(*sim)
     nb, n = placed.shape
     for b in range(nb):
         slot_over[b] = False
         if not active[b]:
             continue
-        total_rounds[b] += 1
-        round_in_slot[b] += 1
+        s.total_rounds[b] += 1
+        s.round_in_slot[b] += 1
         any_placed = False
         for i in range(n):
             if placed[b, i]:
                 any_placed = True
-        slot_over[b] = (not any_placed) or round_in_slot[b] >= rounds_limit
+        slot_over[b] = (not any_placed) or s.round_in_slot[b] >= c.rounds_limit
 
 
 # ------------------------------------------------------------------------------------ slot end
 @_jit
-def begin_slot_end(
-    active: Bool,
-    running_count: I64,
-    pending: I64,
-    queue_len: I64,
-    num_arrived: I64,
-    num_completed: I64,
-    free: I64,
-    capacity: I64,
-    status: I8,
-    ready_slot: I64,
-    t: I64,
-    local: F64,
-    glob: F64,
-    sum_in_system: I64,
-    sum_used: I64,
-    type_idx: I64,
-    task_alloc: I64,
-    progress: F64,
-    work: F64,
-    host: I64,
-    speed_factor: F64,
-    g_flat: I64,
-    g_rank: I64,
-    g_alloc: I64,
-    g_prog: F64,
-    g_work: F64,
-    g_factor: F64,
-    type_start: I64,
-    per_episode: I64,
-) -> int:
+def begin_slot_end(active: Bool, state: Packed, sim: Packed, local: F64, glob: F64, gathered: Packed) -> int:
     """Slot end, steps 1-2a: rewards, the running sums, and the tasks that progress this slot.
 
     Writes ``local (B, N)`` and ``glob (B,)`` for the active episodes. The running, ready tasks
-    are gathered grouped by task type (type ``k`` in ``type_start[k]:type_start[k+1]``), each
-    with its flat index ``b * T + task`` (``g_flat``), its rank in ``(b, task)`` order
-    (``g_rank``: the order of the reference's draws), units, progress, work and host speed
-    factor; ``per_episode[b]`` counts them per episode. Returns how many there are.
+    are gathered into :class:`Gathered` grouped by task type, each with its flat index, its rank
+    in ``(b, task)`` order, units, progress, work and host speed factor. Returns how many there
+    are.
     """
-    nb, n, p = pending.shape
-    t_cap = status.shape[1]
-    r_count = free.shape[2]
-    num_types = type_start.shape[0] - 1
+    s = StateArrays(*state)
+    c = SimConsts(*sim)
+    g = Gathered(*gathered)
+    nb, n, p = s.pending.shape
+    t_cap = s.status.shape[1]
+    r_count = s.free.shape[2]
+    num_types = g.type_start.shape[0] - 1
     for k in range(num_types + 1):
-        type_start[k] = 0
+        g.type_start[k] = 0
     q = 0
     for b in range(nb):
-        per_episode[b] = 0
+        g.per_episode[b] = 0
         if not active[b]:
             continue
         for i in range(n):
             occ = 0
-            for s in range(p):
-                if pending[b, i, s] >= 0:
+            for x in range(p):
+                if s.pending[b, i, x] >= 0:
                     occ += 1
-            local[b, i] = -float(running_count[b, i] + occ + queue_len[b, i])
+            local[b, i] = -float(s.running_count[b, i] + occ + s.queue_len[b, i])
             for r in range(r_count):
-                sum_used[b, i, r] += capacity[i, r] - free[b, i, r]
-        in_sys = num_arrived[b] - num_completed[b]
+                s.sum_used[b, i, r] += c.capacity[i, r] - s.free[b, i, r]
+        in_sys = s.num_arrived[b] - s.num_completed[b]
         glob[b] = -float(in_sys)
-        sum_in_system[b] += in_sys
-        for k in range(num_arrived[b]):
-            if status[b, k] == RUNNING and ready_slot[b, k] <= t[b]:
-                type_start[type_idx[b, k] + 1] += 1
-                per_episode[b] += 1
+        s.sum_in_system[b] += in_sys
+        for k in range(s.num_arrived[b]):
+            if s.status[b, k] == RUNNING and s.ready_slot[b, k] <= s.t[b]:
+                g.type_start[s.type_idx[b, k] + 1] += 1
+                g.per_episode[b] += 1
                 q += 1
     for k in range(num_types):
-        type_start[k + 1] += type_start[k]
-    cursor = type_start[:num_types].copy()
+        g.type_start[k + 1] += g.type_start[k]
+    cursor = g.type_start[:num_types].copy()
     rank = 0
     for b in range(nb):
-        if not active[b] or per_episode[b] == 0:
+        if not active[b] or g.per_episode[b] == 0:
             continue
-        for k in range(num_arrived[b]):
-            if status[b, k] == RUNNING and ready_slot[b, k] <= t[b]:
-                ty = type_idx[b, k]
+        for k in range(s.num_arrived[b]):
+            if s.status[b, k] == RUNNING and s.ready_slot[b, k] <= s.t[b]:
+                ty = s.type_idx[b, k]
                 pos = cursor[ty]
                 cursor[ty] += 1
-                g_flat[pos] = b * t_cap + k
-                g_rank[pos] = rank
+                g.flat[pos] = b * t_cap + k
+                g.rank[pos] = rank
                 rank += 1
                 for r in range(r_count):
-                    g_alloc[pos, r] = task_alloc[b, k, r]
-                g_prog[pos] = progress[b, k]
-                g_work[pos] = work[b, k]
-                g_factor[pos] = speed_factor[host[b, k]]
+                    g.alloc[pos, r] = s.alloc[b, k, r]
+                g.prog[pos] = s.progress[b, k]
+                g.work[pos] = s.work[b, k]
+                g.factor[pos] = c.speed_factor[s.host[b, k]]
     return q
 
 
 @_jit
 def finish_slot_end(
-    active: Bool,
-    run_flat: I64,
-    run_rank: I64,
-    dp: F64,
-    use_noise: bool,
-    noise: F64,
-    progress: F64,
-    alloc: I64,
-    prev_alloc: I64,
-    slots_run: I64,
-    status: I8,
-    host: I64,
-    completion_slot: I64,
-    free: I64,
-    running_count: I64,
-    run_table: I64,
-    run_row: I64,
-    run_hidden: I64,
-    placed_slot: I64,
-    t: I64,
-    round_in_slot: I64,
-    num_completed: I64,
-    num_arrived: I64,
-    num_tasks: I64,
-    arrival_slot: I64,
-    visible: Bool,
-    pending: I64,
-    in_queue: Bool,
-    queue_len: I64,
+    active: Bool, state: Packed, run_flat: I64, run_rank: I64, dp: F64, use_noise: bool, noise: F64
 ) -> None:
     """Slot end, steps 2b-6: apply progress, complete, ``t += 1``, arrivals, queue refill.
 
@@ -439,360 +453,254 @@ def finish_slot_end(
     multiplied by ``noise[run_rank]`` (the noise factors in ``(b, task)`` order) before it is
     added, as the reference does.
     """
-    nb, n, p = pending.shape
-    t_cap = status.shape[1]
-    r_count = free.shape[2]
-    m = run_table.shape[2]
+    s = StateArrays(*state)
+    nb, n, p = s.pending.shape
+    t_cap = s.status.shape[1]
+    r_count = s.free.shape[2]
     for q in range(run_flat.shape[0]):
         b = run_flat[q] // t_cap
         k = run_flat[q] % t_cap
         inc = dp[q] * noise[run_rank[q]] if use_noise else dp[q]
-        progress[b, k] = progress[b, k] + inc
+        s.progress[b, k] = s.progress[b, k] + inc
         for r in range(r_count):
-            prev_alloc[b, k, r] = alloc[b, k, r]
-        slots_run[b, k] += 1
+            s.prev_alloc[b, k, r] = s.alloc[b, k, r]
+        s.slots_run[b, k] += 1
     for b in range(nb):
         if not active[b]:
             continue
         # completions
-        for k in range(num_arrived[b]):
-            if status[b, k] == RUNNING and progress[b, k] >= 1.0:
-                c = host[b, k]
-                status[b, k] = DONE
-                completion_slot[b, k] = t[b]
+        for k in range(s.num_arrived[b]):
+            if s.status[b, k] == RUNNING and s.progress[b, k] >= 1.0:
+                c = s.host[b, k]
+                s.status[b, k] = DONE
+                s.completion_slot[b, k] = s.t[b]
                 for r in range(r_count):
-                    free[b, c, r] += alloc[b, k, r]
-                running_count[b, c] -= 1
-                if run_row[b, k] >= 0:
-                    run_table[b, c, run_row[b, k]] = -1
-                num_completed[b] += 1
+                    s.free[b, c, r] += s.alloc[b, k, r]
+                s.running_count[b, c] -= 1
+                if s.run_row[b, k] >= 0:
+                    s.run_table[b, c, s.run_row[b, k]] = -1
+                s.num_completed[b] += 1
         for c in range(n):
-            if run_hidden[b, c] > 0:
-                _show_hidden(
-                    b, c, status, host, run_row, run_table, run_hidden, placed_slot, num_arrived[b], m
-                )
-        t[b] += 1
-        round_in_slot[b] = 0
-        _arrive(b, num_tasks, arrival_slot, t, status, num_arrived, visible, pending, in_queue, queue_len)
+            if s.run_hidden[b, c] > 0:
+                _show_hidden(b, c, s)
+        s.t[b] += 1
+        s.round_in_slot[b] = 0
+        _arrive(b, s)
         # refill: queued tasks (oldest first) move into free pending positions
         for i in range(n):
-            if queue_len[b, i] == 0:
+            if s.queue_len[b, i] == 0:
                 continue
-            s = 0
+            x = 0
             k = 0
             while True:
-                while s < p and pending[b, i, s] >= 0:
-                    s += 1
-                if s >= p or queue_len[b, i] == 0:
+                while x < p and s.pending[b, i, x] >= 0:
+                    x += 1
+                if x >= p or s.queue_len[b, i] == 0:
                     break
-                while not in_queue[b, i, k]:
+                while not s.in_queue[b, i, k]:
                     k += 1
-                pending[b, i, s] = k
-                in_queue[b, i, k] = False
-                queue_len[b, i] -= 1
+                s.pending[b, i, x] = k
+                s.in_queue[b, i, k] = False
+                s.queue_len[b, i] -= 1
 
 
 @_jit
-def _show_hidden(
-    b: int,
-    c: int,
-    status: I8,
-    host: I64,
-    run_row: I64,
-    run_table: I64,
-    run_hidden: I64,
-    placed_slot: I64,
-    num_arrived: int,
-    m: int,
-) -> None:
+def _show_hidden(b: int, c: int, s: StateArrays) -> None:
     """Give free running-table rows of cluster ``c`` to its running tasks without a row (oldest
     placement first, then lowest id). Only after an elastic scheduler preempted tasks."""
-    while run_hidden[b, c] > 0:
+    m = s.run_table.shape[2]
+    while s.run_hidden[b, c] > 0:
         row = -1
         for x in range(m):
-            if run_table[b, c, x] < 0:
+            if s.run_table[b, c, x] < 0:
                 row = x
                 break
         if row < 0:
             return
         best = -1
-        for k in range(num_arrived):
-            if status[b, k] == RUNNING and host[b, k] == c and run_row[b, k] < 0:
-                if best < 0 or placed_slot[b, k] < placed_slot[b, best]:
+        for k in range(s.num_arrived[b]):
+            if s.status[b, k] == RUNNING and s.host[b, k] == c and s.run_row[b, k] < 0:
+                if best < 0 or s.placed_slot[b, k] < s.placed_slot[b, best]:
                     best = k
         if best < 0:
             return
-        run_table[b, c, row] = best
-        run_row[b, best] = row
-        run_hidden[b, c] -= 1
+        s.run_table[b, c, row] = best
+        s.run_row[b, best] = row
+        s.run_hidden[b, c] -= 1
 
 
 # ------------------------------------------------------------------------------------ arrivals
 @_jit
-def _arrive(
-    b: int,
-    num_tasks: I64,
-    arrival_slot: I64,
-    t: I64,
-    status: I8,
-    num_arrived: I64,
-    visible: Bool,
-    pending: I64,
-    in_queue: Bool,
-    queue_len: I64,
-) -> None:
+def _arrive(b: int, s: StateArrays) -> None:
     """Episode ``b``'s tasks with ``arrival_slot <= t`` arrive: each visible agent gives them its
     first free pending positions (in id order), the rest join the tail of its queue."""
-    n, p = pending.shape[1], pending.shape[2]
-    start = num_arrived[b]
+    n, p = s.pending.shape[1], s.pending.shape[2]
+    start = s.num_arrived[b]
     stop = start
-    while stop < num_tasks[b] and arrival_slot[b, stop] <= t[b]:
+    while stop < s.num_tasks[b] and s.arrival_slot[b, stop] <= s.t[b]:
         stop += 1
     for k in range(start, stop):
-        status[b, k] = WAITING
-    num_arrived[b] = stop
+        s.status[b, k] = WAITING
+    s.num_arrived[b] = stop
     for i in range(n):
-        s = 0
+        x = 0
         for k in range(start, stop):
-            if not visible[b, k, i]:
+            if not s.visible[b, k, i]:
                 continue
-            while s < p and pending[b, i, s] >= 0:
-                s += 1
-            if s < p:
-                pending[b, i, s] = k
+            while x < p and s.pending[b, i, x] >= 0:
+                x += 1
+            if x < p:
+                s.pending[b, i, x] = k
             else:
-                in_queue[b, i, k] = True
-                queue_len[b, i] += 1
+                s.in_queue[b, i, k] = True
+                s.queue_len[b, i] += 1
 
 
 @_jit
-def arrive_first(
-    active: Bool,
-    num_tasks: I64,
-    arrival_slot: I64,
-    t: I64,
-    status: I8,
-    num_arrived: I64,
-    visible: Bool,
-    pending: I64,
-    in_queue: Bool,
-    queue_len: I64,
-) -> None:
+def arrive_first(active: Bool, state: Packed) -> None:
     """At reset: the tasks of slot ``t`` arrive (the queues are empty, so no refill is needed)."""
-    for b in range(pending.shape[0]):
+    s = StateArrays(*state)
+    for b in range(s.pending.shape[0]):
         if active[b]:
-            _arrive(b, num_tasks, arrival_slot, t, status, num_arrived, visible, pending, in_queue, queue_len)
+            _arrive(b, s)
 
 
 # -------------------------------------------------------------------------------- observations
 @_jit
-def observe(
-    active: Bool,
-    free: I64,
-    capacity: I64,
-    cap_rel: F32,
-    pending: I64,
-    queue_len: I64,
-    running_count: I64,
-    run_table: I64,
-    t: I64,
-    type_idx: I64,
-    min_request: I64,
-    max_level_f: F64,
-    arrival_slot: I64,
-    num_visible: I64,
-    delay_slots: I64,
-    task_alloc: I64,
-    placed_slot: I64,
-    max_level_i: I64,
-    levels: I64,
-    time_scale: float,
-    picks: int,
-    clusters: F32,
-    pend_feat: F32,
-    pending_mask: I8,
-    running: F32,
-    running_mask: I8,
-    alloc_mask: I8,
-    action_mask: I8,
-) -> None:
-    """Every agent's observation (see :mod:`edgesched_env.observation` for the layout)."""
-    nb, n, p = pending.shape
-    r_count = free.shape[2]
-    k_count = pend_feat.shape[3] - r_count - 3
-    m = run_table.shape[2]
+def observe(active: Bool, state: Packed, sim: Packed, obs: Packed, out: Packed) -> None:
+    """Every agent's observation into ``out`` (the blocks :data:`OBSERVE_BLOCKS`, in that order;
+    layout in :mod:`edgesched_env.observation`)."""
+    s = StateArrays(*state)
+    c = SimConsts(*sim)
+    oc = ObsConsts(*obs)
+    clusters, pend_feat, pending_mask, running, running_mask, alloc_mask, action_mask = ObsBlocks(*out)
+    nb, n, p = s.pending.shape
+    r_count = s.free.shape[2]
     l_max = alloc_mask.shape[4]
-    width = action_mask.shape[2] // picks
+    width = action_mask.shape[2] // oc.picks
+    f_base = oc.cl_is_self
     upper = np.empty(r_count, dtype=np.int64)
-    base = np.empty((n, 2 * r_count + 3), dtype=np.float32)
+    base = np.empty((n, f_base), dtype=np.float32)
     for b in range(nb):
         if not active[b]:
             continue
-        tb = t[b]
-        for c in range(n):
-            _cluster_row(b, c, free, capacity, cap_rel, pending, queue_len, running_count, m, base[c], 0)
+        tb = s.t[b]
+        for j in range(n):
+            _cluster_row(b, j, s, c, oc, base[j], 0)
         for i in range(n):
-            for c in range(n):
-                for f in range(2 * r_count + 3):
-                    clusters[b, i, c, f] = base[c, f]
-                clusters[b, i, c, 2 * r_count + 3] = 1.0 if c == i else 0.0
+            for j in range(n):
+                for f in range(f_base):
+                    clusters[b, i, j, f] = base[j, f]
+                clusters[b, i, j, oc.cl_is_self] = 1.0 if j == i else 0.0
             for r in range(r_count):
-                upper[r] = min(free[b, i, r], max_level_i[r])
+                upper[r] = min(s.free[b, i, r], c.max_level[r])
             any_fit = False
             for x in range(width):
                 action_mask[b, i, x] = 0
-            for s in range(p):
-                tid = pending[b, i, s]
+            for x in range(p):
+                tid = s.pending[b, i, x]
                 for f in range(pend_feat.shape[3]):
-                    pend_feat[b, i, s, f] = 0.0
+                    pend_feat[b, i, x, f] = 0.0
                 for r in range(r_count):
                     for lv in range(l_max):
-                        alloc_mask[b, i, s, r, lv] = 0
+                        alloc_mask[b, i, x, r, lv] = 0
                 if tid < 0:
-                    pending_mask[b, i, s] = 0
+                    pending_mask[b, i, x] = 0
                     continue
-                pending_mask[b, i, s] = 1
-                action_mask[b, i, s] = 1
-                pend_feat[b, i, s, type_idx[b, tid]] = 1.0
-                for r in range(r_count):
-                    pend_feat[b, i, s, k_count + r] = min_request[b, tid, r] / max_level_f[r]
-                pend_feat[b, i, s, k_count + r_count] = (tb - arrival_slot[b, tid]) / time_scale
-                pend_feat[b, i, s, k_count + r_count + 1] = num_visible[b, tid] / n
-                pend_feat[b, i, s, k_count + r_count + 2] = delay_slots[b, tid, i] / time_scale
+                pending_mask[b, i, x] = 1
+                action_mask[b, i, x] = 1
+                _task_row(b, tid, s, oc, tb, pend_feat[b, i, x], 0)
+                pend_feat[b, i, x, oc.pe_delay] = s.delay_slots[b, tid, i] / oc.time_scale
                 fits = True
                 for r in range(r_count):
-                    lo = max(min_request[b, tid, r], 0)
+                    lo = max(s.min_request[b, tid, r], 0)
                     if lo > upper[r] or lo >= l_max:
                         fits = False
                 if fits:
                     any_fit = True
                     for r in range(r_count):
-                        lo = max(min_request[b, tid, r], 0)
+                        lo = max(s.min_request[b, tid, r], 0)
                         for lv in range(lo, upper[r] + 1):
-                            alloc_mask[b, i, s, r, lv] = 1
+                            alloc_mask[b, i, x, r, lv] = 1
             action_mask[b, i, p] = 1
             off = p + 1
             for r in range(r_count):
-                for lv in range(levels[r]):
+                for lv in range(oc.levels[r]):
                     v = 0
                     if any_fit:
-                        for s in range(p):
-                            if alloc_mask[b, i, s, r, lv]:
+                        for x in range(p):
+                            if alloc_mask[b, i, x, r, lv]:
                                 v = 1
                                 break
                     elif lv == 0:
                         v = 1
                     action_mask[b, i, off + lv] = v
-                off += levels[r]
-            for k in range(1, picks):
+                off += oc.levels[r]
+            for k in range(1, oc.picks):
                 for x in range(width):
                     action_mask[b, i, k * width + x] = action_mask[b, i, x]
-            _running_block(
-                b,
-                i,
-                run_table,
-                type_idx,
-                task_alloc,
-                max_level_f,
-                placed_slot,
-                tb,
-                time_scale,
-                k_count,
-                running[b, i],
-                running_mask[b, i],
-            )
+            _running_block(b, i, s, oc, tb, running[b, i], running_mask[b, i])
 
 
 @_jit
-def _cluster_row(
-    b: int,
-    c: int,
-    free: I64,
-    capacity: I64,
-    cap_rel: F32,
-    pending: I64,
-    queue_len: I64,
-    running_count: I64,
-    m: int,
-    out: F32,
-    o: int,
-) -> None:
-    """Cluster ``c``'s features without the is-self flag into ``out[o : o + 2R + 3]``: free /
+def _cluster_row(b: int, j: int, s: StateArrays, c: SimConsts, oc: ObsConsts, out: F32, o: int) -> None:
+    """Cluster ``j``'s features before the is-self flag into ``out[o : o + cl_is_self]``: free /
     capacity (R), capacity relative to the largest (R), pending / P, queue / P, running / M."""
-    r_count = free.shape[2]
-    p = pending.shape[2]
+    r_count = s.free.shape[2]
+    p = s.pending.shape[2]
     occ = 0
-    for s in range(p):
-        if pending[b, c, s] >= 0:
+    for x in range(p):
+        if s.pending[b, j, x] >= 0:
             occ += 1
     for r in range(r_count):
-        out[o + r] = free[b, c, r] / capacity[c, r]
-        out[o + r_count + r] = cap_rel[c, r]
-    out[o + 2 * r_count] = occ / p
-    out[o + 2 * r_count + 1] = queue_len[b, c] / p
-    out[o + 2 * r_count + 2] = running_count[b, c] / m
+        out[o + oc.cl_free + r] = s.free[b, j, r] / c.capacity[j, r]
+        out[o + oc.cl_capacity + r] = oc.cap_rel[j, r]
+    out[o + oc.cl_pending] = occ / p
+    out[o + oc.cl_queue] = s.queue_len[b, j] / p
+    out[o + oc.cl_running] = s.running_count[b, j] / s.run_table.shape[2]
 
 
 @_jit
-def _running_block(
-    b: int,
-    i: int,
-    run_table: I64,
-    type_idx: I64,
-    task_alloc: I64,
-    max_level_f: F64,
-    placed_slot: I64,
-    tb: int,
-    time_scale: float,
-    k_count: int,
-    out: F32,
-    out_mask: I8,
-) -> None:
+def _task_row(b: int, tid: int, s: StateArrays, oc: ObsConsts, tb: int, out: F32, o: int) -> None:
+    """Task ``tid``'s pending features before the delay into ``out[o : o + pe_delay]``: type
+    one-hot (K), min request / max units (R), waiting time / time_scale, clusters that see it / N."""
+    r_count = s.min_request.shape[2]
+    out[o + oc.pe_type + s.type_idx[b, tid]] = 1.0
+    for r in range(r_count):
+        out[o + oc.pe_min_request + r] = s.min_request[b, tid, r] / oc.max_level_f[r]
+    out[o + oc.pe_waiting] = (tb - s.arrival_slot[b, tid]) / oc.time_scale
+    out[o + oc.pe_num_visible] = s.num_visible[b, tid] / s.pending.shape[1]
+
+
+@_jit
+def _running_block(b: int, i: int, s: StateArrays, oc: ObsConsts, tb: int, out: F32, out_mask: I8) -> None:
     """Running-task features of cluster ``i`` in running-table order."""
-    r_count = task_alloc.shape[2]
-    for x in range(run_table.shape[2]):
-        tid = run_table[b, i, x]
+    r_count = s.alloc.shape[2]
+    for x in range(s.run_table.shape[2]):
+        tid = s.run_table[b, i, x]
         for f in range(out.shape[1]):
             out[x, f] = 0.0
         if tid < 0:
             out_mask[x] = 0
             continue
         out_mask[x] = 1
-        out[x, type_idx[b, tid]] = 1.0
+        out[x, oc.ru_type + s.type_idx[b, tid]] = 1.0
         for r in range(r_count):
-            out[x, k_count + r] = task_alloc[b, tid, r] / max_level_f[r]
-        out[x, k_count + r_count] = (tb - placed_slot[b, tid]) / time_scale
+            out[x, oc.ru_alloc + r] = s.alloc[b, tid, r] / oc.max_level_f[r]
+        out[x, oc.ru_age] = (tb - s.placed_slot[b, tid]) / oc.time_scale
 
 
 @_jit
-def global_state(
-    active: Bool,
-    free: I64,
-    capacity: I64,
-    cap_rel: F32,
-    pending: I64,
-    queue_len: I64,
-    running_count: I64,
-    run_table: I64,
-    t: I64,
-    type_idx: I64,
-    min_request: I64,
-    max_level_f: F64,
-    arrival_slot: I64,
-    num_visible: I64,
-    visible: Bool,
-    task_alloc: I64,
-    placed_slot: I64,
-    time_scale: float,
-    num_types: int,
-    out: F32,
-) -> None:
+def global_state(active: Bool, state: Packed, sim: Packed, obs: Packed, out: F32) -> None:
     """The flat global state ``(B, S)`` (layout in :mod:`edgesched_env.observation`)."""
-    nb, n, p = pending.shape
-    r_count = free.shape[2]
-    m = run_table.shape[2]
-    f_task = num_types + r_count + 2
-    f_run = num_types + r_count + 1
+    s = StateArrays(*state)
+    c = SimConsts(*sim)
+    oc = ObsConsts(*obs)
+    nb, n, p = s.pending.shape
+    m = s.run_table.shape[2]
+    f_cluster = oc.cl_is_self
+    f_task = oc.pe_delay
+    f_run = oc.ru_age + 1
     pool = n * p
     ids = np.empty(pool, dtype=np.int64)
     running = np.zeros((m, f_run), dtype=np.float32)
@@ -800,18 +708,18 @@ def global_state(
     for b in range(nb):
         if not active[b]:
             continue
-        tb = t[b]
+        tb = s.t[b]
         row = out[b]
         row[:] = 0.0
         o = 0
-        for c in range(n):
-            _cluster_row(b, c, free, capacity, cap_rel, pending, queue_len, running_count, m, row, o)
-            o += 2 * r_count + 3
+        for j in range(n):
+            _cluster_row(b, j, s, c, oc, row, o)
+            o += f_cluster
         cnt = 0
-        for c in range(n):
-            for s in range(p):
-                if pending[b, c, s] >= 0:
-                    ids[cnt] = pending[b, c, s]
+        for j in range(n):
+            for x in range(p):
+                if s.pending[b, j, x] >= 0:
+                    ids[cnt] = s.pending[b, j, x]
                     cnt += 1
         srt = np.sort(ids[:cnt])
         u = 0
@@ -826,35 +734,17 @@ def global_state(
         o_run = o_mask + pool
         for x in range(u):
             tid = ids[x]
-            q = o_pool + x * f_task
-            row[q + type_idx[b, tid]] = 1.0
-            for r in range(r_count):
-                row[q + num_types + r] = min_request[b, tid, r] / max_level_f[r]
-            row[q + num_types + r_count] = (tb - arrival_slot[b, tid]) / time_scale
-            row[q + num_types + r_count + 1] = num_visible[b, tid] / n
-            for c in range(n):
-                row[o_vis + x * n + c] = 1.0 if visible[b, tid, c] else 0.0
+            _task_row(b, tid, s, oc, tb, row, o_pool + x * f_task)
+            for j in range(n):
+                row[o_vis + x * n + j] = 1.0 if s.visible[b, tid, j] else 0.0
                 hit = 0.0
-                for s in range(p):
-                    if pending[b, c, s] == tid:
+                for y in range(p):
+                    if s.pending[b, j, y] == tid:
                         hit = 1.0
-                row[o_slot + x * n + c] = hit
+                row[o_slot + x * n + j] = hit
             row[o_mask + x] = 1.0
-        for c in range(n):
-            _running_block(
-                b,
-                c,
-                run_table,
-                type_idx,
-                task_alloc,
-                max_level_f,
-                placed_slot,
-                tb,
-                time_scale,
-                num_types,
-                running,
-                running_mask,
-            )
+        for j in range(n):
+            _running_block(b, j, s, oc, tb, running, running_mask)
             for x in range(m):
                 for f in range(f_run):
-                    row[o_run + (c * m + x) * f_run + f] = running[x, f]
+                    row[o_run + (j * m + x) * f_run + f] = running[x, f]

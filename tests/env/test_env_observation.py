@@ -6,6 +6,7 @@ import numpy as np
 
 import edgesched_env
 from edgesched_env import FixedTask
+from edgesched_env.presets import make_config
 
 INSENSITIVE, GPU_CONCAVE = 0, 1
 
@@ -94,3 +95,27 @@ def test_observation_dtypes_and_shapes_are_fixed_through_an_episode():
         for a in env.agents:
             actions[a] = env.action_space(a).sample(mask=obs[a]["action_mask"])
         obs, *_ = env.step(actions)
+
+
+def test_the_docstring_feature_table_is_the_generated_one() -> None:
+    """The module docstring's feature table is :func:`feature_table` (it cannot drift)."""
+    import edgesched_env.observation as obs_module
+
+    assert obs_module.feature_table() in (obs_module.__doc__ or "")
+
+
+def test_feature_layout_spaces_and_state_derive_from_the_feature_table() -> None:
+    from edgesched_env.observation import FEATURES, ObservationBuilder, block_widths, feature_layout
+
+    config = make_config("tapfinger-hetero6")
+    lay = feature_layout(config)
+    builder = ObservationBuilder(config)
+    space = builder.observation_space
+    for f in FEATURES:
+        high = space[f.block].high[..., lay[f.block][f.name]]
+        assert (high == np.float32(f.high)).all(), f
+    widths = block_widths(config.num_types, config.num_resources)
+    assert {b: max(s.stop for s in names.values()) for b, names in lay.items()} == widths
+    state = builder.state_shapes
+    assert state["clusters"][-1] == lay["clusters"]["is_self"].start
+    assert state["pool"][-1] == lay["pending"]["delay"].start

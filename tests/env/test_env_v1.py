@@ -140,14 +140,8 @@ def test_exact_blocks_state_what_the_simulator_holds_with_preemption() -> None:
                 ((v.run_row < 0) & (v.status == RUNNING) & (v.host == i) & v.alloc.any(1)).sum()
             )
         if hasattr(observe_exact, "py_func"):
-            st = env.sim.state
             outs = [np.empty_like(batch[k]) for k in EXACT_KEYS]
-            observe_exact.py_func(
-                np.ones(1, bool), st.t, st.round_in_slot, st.free, st.pending, st.queue_len,
-                st.running_count, st.run_table, st.type_idx, st.arrival_slot, st.delay_slots,
-                st.num_visible, st.min_request, st.alloc, st.placed_slot, st.status, st.host,
-                st.run_row, st.run_hidden, st.num_arrived, *outs,
-            )  # fmt: skip
+            observe_exact.py_func(np.ones(1, bool), env.sim.state.packed(), tuple(outs))
             for k, got in zip(EXACT_KEYS, outs, strict=True):
                 assert np.array_equal(got, batch[k]), k
         mask = {k: np.stack([obs[a][k] for a in env.agents]) for k in ("action_mask", "alloc_mask")}

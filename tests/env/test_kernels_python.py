@@ -22,6 +22,7 @@ from edgesched_env.observation import ObservationBuilder
 from edgesched_env.presets import make_config
 from edgesched_env.sim import kernels as K
 from edgesched_env.sim.core import RUNNING, Simulator
+from edgesched_env.sim.state import Packed, PickOutcome, StateArrays
 
 numba = pytest.importorskip("numba")
 if not K.HAVE_NUMBA:  # pragma: no cover - numba installed but disabled (EDGESCHED_NO_NUMBA)
@@ -106,8 +107,8 @@ def _drive(preset: str, overrides: dict[str, Any], batch: int, rounds: int) -> R
             outs = sim.play_multi(pick, request, active)
             ending = active
         for k, out in enumerate(outs):
-            for f in dataclasses.fields(out):
-                record.append((f"{step}.{k}.{f.name}", getattr(out, f.name)))
+            for name in out._fields:
+                record.append((f"{step}.{k}.{name}", getattr(out, name)))
         local, glob = sim.end_slot(ending)
         record += [("local", local), ("global", glob)]
         _random_resizes(sim, rng, record)
@@ -163,8 +164,26 @@ def _dtype_of(hint: Any) -> np.dtype[Any]:
     return np.dtype(typing.get_args(dtype_alias)[0])
 
 
+#: the struct each packed parameter (``Packed``: a plain tuple) of a kernel holds, by name
+PACKED = {
+    "state": StateArrays,
+    "sim": K.SimConsts,
+    "obs": K.ObsConsts,
+    "outcome": PickOutcome,
+    "gathered": K.Gathered,
+    "out": K.ObsBlocks,
+}
+
+
 def _matches(hint: Any, compiled: Any) -> bool:
     types = numba.core.types
+    if isinstance(hint, type) and issubclass(hint, tuple):  # a struct: a (named) tuple of fields
+        fields = list(typing.get_type_hints(hint).values())
+        return (
+            isinstance(compiled, types.BaseTuple)
+            and len(compiled) == len(fields)
+            and all(_matches(h, t) for h, t in zip(fields, compiled))
+        )
     if hint is bool:
         return isinstance(compiled, types.Boolean)
     if hint is int:
@@ -178,19 +197,20 @@ def _matches(hint: Any, compiled: Any) -> bool:
 
 #: kernels only called by other kernels: numba records no signature of their own for them (mypy
 #: checks the calls against the callers' annotations, which the test below checks)
-INNER = {"capacity_ratio", "_show_hidden", "_arrive", "_cluster_row", "_running_block"}
+INNER = {"_ratio", "_lose", "_show_hidden", "_arrive", "_cluster_row", "_task_row", "_running_block"}
 
 
 def test_kernel_annotations_match_the_compiled_argument_types() -> None:
     _drive(*SCENARIOS["single-clip-capacity"])
     _drive(*SCENARIOS["multi-noop-random"])
+    K.capacity_ratio(np.zeros((2, 2), np.int64), np.ones((2, 2), np.int64))  # called from Python only
     # every kernel the envs call is compiled by these two drives; the inner ones (called only
     # from other kernels) may also have been compiled from Python by another test of the process
     never = {name for name, f in _dispatchers().items() if not f.signatures}
     assert never <= INNER
     for name, f in _dispatchers().items():
         hints = typing.get_type_hints(f.py_func)
-        params = [h for k, h in hints.items() if k != "return"]
+        params = [PACKED[k] if h == Packed else h for k, h in hints.items() if k != "return"]
         for sig in f.signatures:
             assert len(sig) == len(params), name
             bad = [(h, t) for h, t in zip(params, sig) if not _matches(h, t)]
@@ -199,8 +219,12 @@ def test_kernel_annotations_match_the_compiled_argument_types() -> None:
 
 def test_the_annotation_check_can_fail() -> None:
     types = numba.core.types
-    i64 = typing.get_type_hints(K.lose.py_func)["alloc"]
+    i64 = typing.get_type_hints(StateArrays)["free"]
     assert _matches(i64, types.Array(types.int64, 3, "C"))
     assert not _matches(i64, types.Array(types.float64, 3, "C"))
     assert not _matches(i64, types.int64)
     assert not _matches(bool, types.int64) and not _matches(float, types.int64)
+    consts = numba.typeof(tuple(Simulator(make_config("tapfinger-sjf")).consts))
+    assert _matches(K.SimConsts, consts)
+    assert not _matches(K.SimConsts, types.UniTuple(types.int64, len(K.SimConsts._fields)))
+    assert not _matches(K.Gathered, consts)
