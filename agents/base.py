@@ -35,7 +35,7 @@ from edgesched_env.interface import OUTCOME_KEYS, Interface
 from edgesched_env.observation import ObservationBuilder
 from edgesched_env.sim.view import SimView, sim_view
 
-__all__ = ["Actions", "EnvKind", "Observations", "Scheduler", "SchedulerBase"]
+__all__ = ["Actions", "EnvKind", "Observations", "Scheduler", "SchedulerBase", "implements_batch"]
 
 Observations = dict[str, dict[str, NDArray]]
 Actions = dict[str, NDArray[np.int64]]
@@ -117,7 +117,9 @@ class SchedulerBase:
       it (the next episode continues its generator, as a parallel env's ``reset()`` does); the
       clone is then reset with ``seed + i + k * E`` for the ``k``-th autoreset of row ``i``. In
       the ``NEXT_STEP`` mode the action row of the step that resets an episode is ignored by the
-      env: ``act`` sends the no-op there.
+      env: ``act`` sends the no-op there. A scheduler that implements :meth:`act_batch` decides
+      all the other rows with one call instead of one ``act_agents`` per clone (the clones then
+      only hold each row's seeded state); :attr:`batch_act` ``= False`` forces the clone loop.
 
     So the same seed gives the same episode on every kind of env (row ``i`` of a vector env:
     the parallel env's episode for ``seed + i``). The infos reach :meth:`act_agents` per agent,
@@ -146,6 +148,9 @@ class SchedulerBase:
     name = "base"
     uses_elastic_api = False
     uses_oracle = False
+    #: bound to a vector env, decide every episode with one :meth:`act_batch` call where the
+    #: scheduler implements it (:attr:`acts_batched`); ``False`` forces the per-episode clones
+    batch_act = True
 
     def __init__(self) -> None:
         self.rng = np.random.default_rng(0)
@@ -236,6 +241,52 @@ class SchedulerBase:
             return self._act_vector(observations, infos)
         return self._act_parallel(observations, infos)
 
+    # ---------------------------------------------------------------------------- batched
+    def act_batch(
+        self, observations: dict[str, NDArray], infos: Mapping[str, Any], rows: NDArray[np.int64]
+    ) -> NDArray[np.int64]:
+        """``(B, N, len(nvec))`` actions for rows ``rows`` ``(B,)`` of the bound vector env at once.
+
+        The batched form of :meth:`act_agents`, called once per vector step (instead of each
+        per-episode clone's ``act_agents``) when a subclass implements it (:attr:`acts_batched`).
+        ``observations``: the default-layout observation of those rows, every key ``(B, N, ...)``
+        (all agents, in ``possible_agents`` order); ``infos``: the vector env's infos as it gave
+        them (all ``E`` rows). ``rows`` are the rows the env acts on: a row whose action the
+        env ignores (``NEXT_STEP`` autoreset) is left out and gets the no-op. Row ``rows[j]``'s
+        own state across rounds (its RNG) lives in its per-episode clone
+        ``self._clones[rows[j]]``, which is (re)seeded exactly as on the clone path (``seed + i``,
+        then ``seed + i + k * E`` at its ``k``-th autoreset), so that the result equals the clones'
+        ``act_agents`` on every row, bit for bit.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no batched act_batch()")
+
+    def supports_act_batch(self) -> bool:
+        """Whether this scheduler's class implements :meth:`act_batch` for what it decides: it
+        overrides it, and no subclass below the implementing class overrides ``act_agents``."""
+        return implements_batch(type(self), "act_batch", ("act_agents",))
+
+    @property
+    def acts_batched(self) -> bool:
+        """Whether a vector env's rounds go through :meth:`act_batch` (:attr:`batch_act` and
+        :meth:`supports_act_batch`) rather than the per-episode clones' ``act_agents``."""
+        return bool(self.batch_act) and self.supports_act_batch()
+
+    def _default_batch(self, batch: dict[str, NDArray]) -> dict[str, NDArray]:
+        """The vector env's observation ``batch`` in the default layout (as :meth:`_default_obs`
+        for one row: the env's ``last_obs_batch`` once ``batch`` is checked to be this round's)."""
+        opts = None if self._interface is None else self._interface.options
+        if opts is None or opts.observation_is_default:
+            return batch
+        assert self._interface is not None
+        default = self._env.last_obs_batch  # (E, N, ...) default layout
+        for k, v in self._interface.observe(default).items():
+            if k not in batch or not np.array_equal(batch[k], v):
+                raise ValueError(
+                    f"{type(self).__name__}.act(): {k!r} is not that of the env's latest "
+                    "observation; pass act() the observation the env has just returned"
+                )
+        return default
+
     # ------------------------------------------------------------------------------ adapters
     def _act_parallel(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Any:
         actions = self.act_agents(self._default_obs(observations), infos)
@@ -268,6 +319,8 @@ class SchedulerBase:
         same_step = venv.autoreset_mode == "same_step"
         batch = _check_batch(observations, "vector")
         out = np.tile(self.noop(), (e, len(agents), 1))  # (E, N, len(nvec))
+        batched = self.acts_batched
+        rows: list[int] = []  # the batched path: the rows to decide (the others are ignored)
         for i, clone in enumerate(self._clones):
             if ended[i] and not same_step:  # NEXT_STEP: the env ignores this row's next action
                 self._ignored[i] = True
@@ -277,8 +330,16 @@ class SchedulerBase:
                 self._ignored[i] = False
                 k = int(self._autoresets[i])
                 clone.reset(None if self._seed is None else self._seed + i + k * e)
+            if batched:
+                rows.append(i)
+                continue
             obs = self._default_obs(ObservationBuilder.agent_views(batch, agents, i), i)
             out[i] = _stack(clone.act_agents(obs, _split_infos(_row(infos, i, e), agents)), agents)
+        if rows:  # the batched path: one decision for every live row (see act_batch)
+            full = self._default_batch(batch)
+            sel = np.asarray(rows, dtype=np.int64)
+            part = full if sel.shape[0] == e else {k: v[sel] for k, v in full.items()}
+            out[sel] = self.act_batch(part, infos, sel)
         out = self._encode(out)  # (E, N) under action_format="discrete"
         return out.reshape(e, -1) if self.env_kind == "central-vector" else out
 
@@ -332,6 +393,17 @@ class SchedulerBase:
     def placeable_slots(obs: dict[str, NDArray]) -> NDArray[np.int64]:
         """Pending slots whose task fits now (non-empty rows of ``alloc_mask``)."""
         return np.flatnonzero(obs["alloc_mask"][:, 0, :].any(axis=1))
+
+
+def implements_batch(cls: type, method: str, replaces: tuple[str, ...], base: type | None = None) -> bool:
+    """Whether ``cls`` implements the batched ``method`` (a class below ``base``, by default
+    :class:`SchedulerBase`, defines it) and no class below that one overrides any of
+    ``replaces``, the per-episode methods whose decision it reproduces (such a subclass decides
+    per episode)."""
+    owner = next(c for c in cls.__mro__ if method in vars(c))
+    if owner is (SchedulerBase if base is None else base):
+        return False
+    return all(issubclass(owner, next(c for c in cls.__mro__ if name in vars(c))) for name in replaces)
 
 
 def _check_batch(observation: Any, kind: str) -> dict[str, NDArray]:

@@ -18,15 +18,16 @@ in slots.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from itertools import combinations
 from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.base import Actions, Observations, SchedulerBase
+from agents.base import Actions, Observations, SchedulerBase, implements_batch
 from agents.baselines._observed import ObservedView
+from edgesched_env.observation import exact_columns
 from edgesched_env.sim.core import DONE, RUNNING
 from edgesched_env.sim.view import SimView
 
@@ -40,6 +41,7 @@ __all__ = [
     "DurationModel",
     "EpisodeView",
     "HeuristicScheduler",
+    "RoundBatch",
     "TaskTracker",
     "box_grid",
     "fit_speed_function",
@@ -132,6 +134,56 @@ class Candidates(NamedTuple):
     hi: NDArray[np.int64]
 
 
+class RoundBatch(NamedTuple):
+    """One decision round of ``B`` vector-env episodes as the batched heuristics read it: the v1
+    exact keys of the default-layout observation (:mod:`edgesched_env.observation`), plus the
+    public config. Agent ``i`` is cluster ``i``. Shapes: ``N`` agents, ``P`` pending slots, ``M``
+    running-table rows, ``R`` resources; units are integers, ``-1`` marks an empty row.
+
+    Attributes:
+        pending_task: ``(B, N, P)`` task id in each agent's pending slots.
+        pending_min: ``(B, N, P, R)`` minimum request of those tasks.
+        free: ``(B, N, R)`` free units of each cluster.
+        queue_len: ``(B, N)`` overflow-queue length of each agent.
+        running_count: ``(B, N)`` tasks running (or preempted) on each cluster.
+        running_task: ``(B, N, M)`` ids of the tasks running on each cluster (its running table:
+            for a scheduler that never resizes, exactly the tasks running there).
+        running_min: ``(B, N, M, R)`` minimum request of those tasks.
+        capacity: ``(N, R)`` units of each cluster.
+        max_level: ``(R,)`` most units of each resource one task may hold.
+    """
+
+    pending_task: NDArray[np.int64]
+    pending_min: NDArray[np.int64]
+    free: NDArray[np.int64]
+    queue_len: NDArray[np.int64]
+    running_count: NDArray[np.int64]
+    running_task: NDArray[np.int64]
+    running_min: NDArray[np.int64]
+    capacity: NDArray[np.int64]
+    max_level: NDArray[np.int64]
+
+    @property
+    def waiting(self) -> NDArray[np.int64]:
+        """``(B, N)`` tasks waiting for each agent: occupied pending slots plus the queue
+        (:meth:`HeuristicScheduler.waiting_count`)."""
+        return (self.pending_task >= 0).sum(axis=-1) + self.queue_len
+
+
+#: What the batched planner reproduces of the per-episode one: a subclass that overrides one of
+#: these below the class that implements ``choose_batch`` is planned per episode.
+_PER_EPISODE_HOOKS = (
+    "act_agents",
+    "act_batch",
+    "candidates",
+    "choose",
+    "on_round",
+    "fair_share",
+    "jobs_on",
+    "waiting_count",
+)
+
+
 class HeuristicScheduler(SchedulerBase):
     """Base of the baselines: per-agent choices, multi-task mode, and the elastic hook.
 
@@ -176,6 +228,92 @@ class HeuristicScheduler(SchedulerBase):
             ``(index into cand, units (R,))`` with ``cand.lo[i] <= units <= cand.hi[i]``.
         """
         raise NotImplementedError
+
+    def choose_batch(
+        self, rb: RoundBatch, lo: NDArray[np.int64], hi: NDArray[np.int64], place: NDArray[np.bool_]
+    ) -> NDArray[np.int64]:
+        """The batched :meth:`choose` of a heuristic that places the oldest fitting task: the
+        units ``(B, N, R)`` it gives that task in every episode and agent at once.
+
+        Args:
+            rb: the round's observation (:class:`RoundBatch`).
+            lo: ``(B, N, R)`` the chosen task's minimum request (:attr:`Candidates.lo`).
+            hi: ``(B, N, R)`` the most it may get now (:attr:`Candidates.hi`).
+            place: ``(B, N)`` where an agent has a task to place; elsewhere ``lo``, ``hi`` and the
+                result are meaningless (and must not raise).
+
+        A subclass implements it only if its :meth:`choose` always takes the oldest candidate
+        (index 0, never ``None``) and depends on nothing but the round's observation; it must
+        equal :meth:`choose` bit for bit. Then :meth:`act_batch` plans all of a vector env's
+        episodes at once (:meth:`supports_act_batch`).
+        """
+        raise NotImplementedError
+
+    def supports_act_batch(self) -> bool:
+        """Whether the batched planner stands for this scheduler: it implements
+        :meth:`choose_batch`, neither resizes nor reads hidden state, and no subclass below the
+        implementing class overrides a per-episode hook."""
+        if self.uses_elastic_api or self.uses_oracle:
+            return False
+        return implements_batch(type(self), "choose_batch", _PER_EPISODE_HOOKS, base=HeuristicScheduler)
+
+    def round_batch(self, observations: Mapping[str, NDArray[Any]]) -> RoundBatch:
+        """The :class:`RoundBatch` of a default-layout observation batch ``(B, N, ...)``."""
+        assert self.config is not None, "bind(env) first"
+        cols = exact_columns(self.config)
+        pc, cc, rc = cols["pending_info"], cols["cluster_info"], cols["running_info"]
+        pinfo, rinfo = observations["pending_info"], observations["running_info"]
+        cinfo = observations["cluster_info"][:, 0]  # (B, N, R+3): every agent sees every cluster
+        return RoundBatch(
+            pending_task=pinfo[..., pc["task"]],
+            pending_min=pinfo[..., pc["min_request"]],
+            free=cinfo[..., cc["free"]],
+            queue_len=cinfo[..., cc["queue"]],
+            running_count=cinfo[..., cc["running"]],
+            running_task=rinfo[..., rc["task"]],
+            running_min=rinfo[..., rc["min_request"]],
+            capacity=np.array([c.capacity for c in self.config.clusters], dtype=np.int64),
+            max_level=np.array(self.config.num_levels, dtype=np.int64) - 1,
+        )
+
+    def act_batch(
+        self, observations: dict[str, NDArray], infos: Mapping[str, Any], rows: NDArray[np.int64]
+    ) -> NDArray[np.int64]:
+        """:meth:`act_agents` for ``B`` vector-env episodes at once (``(B, N, K * (1 + R))``).
+
+        Every agent of every episode plans its ``K`` picks as :meth:`act_agents` does: at each
+        pick the oldest pending task that fits what is still free (and was not picked before),
+        given the units of :meth:`choose_batch`; an agent without one no-ops its remaining picks.
+        """
+        rb = self.round_batch(observations)
+        b, n, p = rb.pending_task.shape
+        width = 1 + rb.free.shape[-1]
+        out = np.tile(self.noop(), (b, n, 1))
+        free = rb.free.copy()
+        open_ = rb.pending_task >= 0  # (B, N, P) occupied and not yet picked
+        fifo_key = np.where(open_, rb.pending_task, np.iinfo(np.int64).max)
+        for k in range(self.num_picks):
+            hi = np.minimum(free, rb.max_level)  # (B, N, R)
+            fits = open_ & (rb.pending_min <= hi[:, :, None, :]).all(axis=-1)
+            slot = np.where(fits, fifo_key, np.iinfo(np.int64).max).argmin(axis=-1)  # (B, N) the oldest
+            place = np.asarray(fits.any(axis=-1), dtype=bool)
+            lo = np.take_along_axis(rb.pending_min, slot[:, :, None, None], axis=2)[:, :, 0]
+            units = np.asarray(self.choose_batch(rb, lo, hi, place), dtype=np.int64)
+            bad = place[..., None] & ((units < lo) | (units > hi))
+            if bad.any():
+                j, a, _ = (int(x[0]) for x in np.nonzero(bad))
+                raise AssertionError(
+                    f"{self.name}: infeasible pick {units[j, a].tolist()} for task "
+                    f"{int(rb.pending_task[j, a, slot[j, a]])} (episode row {int(rows[j])}, allowed "
+                    f"{lo[j, a].tolist()}..{hi[j, a].tolist()})"
+                )
+            units = np.where(place[..., None], units, 0)
+            out[..., k * width] = np.where(place, slot, p)
+            out[..., k * width + 1 : (k + 1) * width] = units
+            free = free - units
+            task = np.take_along_axis(rb.pending_task, slot[..., None], axis=2)  # (B, N, 1)
+            open_ = open_ & ~(place[..., None] & (rb.pending_task == task))
+        return out
 
     def rebalance(self) -> None:
         """ELASTIC hook: re-allocate running tasks through ``SimView.resize``.

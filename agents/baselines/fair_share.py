@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.baselines._common import Candidates, HeuristicScheduler
+from agents.baselines._common import Candidates, HeuristicScheduler, RoundBatch
 
 __all__ = ["FairShareScheduler"]
 
@@ -28,3 +28,11 @@ class FairShareScheduler(HeuristicScheduler):
         jobs = self.waiting_count(agent) + int(view.running_count[agent])
         share = self.fair_share(agent, jobs)
         return 0, np.clip(share, cand.lo[0], cand.hi[0])
+
+    def choose_batch(
+        self, rb: RoundBatch, lo: NDArray[np.int64], hi: NDArray[np.int64], place: NDArray[np.bool_]
+    ) -> NDArray[np.int64]:
+        """:meth:`choose` for every episode and agent: ``capacity // max(1, waiting + running)``
+        clipped to ``lo..hi``."""
+        jobs = np.maximum(1, rb.waiting + rb.running_count)  # (B, N)
+        return np.clip(rb.capacity // jobs[..., None], lo, hi)

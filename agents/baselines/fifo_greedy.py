@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.baselines._common import Candidates, HeuristicScheduler
+from agents.baselines._common import Candidates, HeuristicScheduler, RoundBatch
 
 __all__ = ["FifoGreedyScheduler"]
 
@@ -22,3 +22,9 @@ class FifoGreedyScheduler(HeuristicScheduler):
 
     def choose(self, agent: int, cand: Candidates, free: NDArray[np.int64]) -> tuple[int, NDArray[np.int64]]:
         return 0, cand.hi[0].copy()
+
+    def choose_batch(
+        self, rb: RoundBatch, lo: NDArray[np.int64], hi: NDArray[np.int64], place: NDArray[np.bool_]
+    ) -> NDArray[np.int64]:
+        """Every agent's oldest fitting task gets all it may: ``hi``."""
+        return hi

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.baselines._common import Candidates, HeuristicScheduler
+from agents.baselines._common import Candidates, HeuristicScheduler, RoundBatch
 
 __all__ = ["MinRequestScheduler"]
 
@@ -26,3 +26,9 @@ class MinRequestScheduler(HeuristicScheduler):
 
     def choose(self, agent: int, cand: Candidates, free: NDArray[np.int64]) -> tuple[int, NDArray[np.int64]]:
         return 0, cand.lo[0].copy()
+
+    def choose_batch(
+        self, rb: RoundBatch, lo: NDArray[np.int64], hi: NDArray[np.int64], place: NDArray[np.bool_]
+    ) -> NDArray[np.int64]:
+        """Every agent's oldest fitting task at its minimum: ``lo``."""
+        return lo

@@ -43,6 +43,7 @@ resources, ``L`` levels (units ``0 ... L - 1``), ``K`` picks per action (1 in si
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
@@ -299,11 +300,22 @@ def _masked(logits: Tensor, mask: Tensor) -> Tensor:
     return logits.masked_fill(~mask, _NEG)
 
 
-def _choose(logits: Tensor, mode: str, generator: torch.Generator | None) -> Tensor:
-    """Argmax (greedy) or a Gumbel-max sample from the (masked) logits, seeded by ``generator``."""
+#: a torch RNG for the whole batch, or one per graph (row ``g`` of the batch draws from ``[g]``)
+Generators = torch.Generator | Sequence[torch.Generator] | None
+
+
+def _choose(logits: Tensor, mode: str, generator: Generators) -> Tensor:
+    """Argmax (greedy) or a Gumbel-max sample from the (masked) logits ``(G, ...)``, seeded by
+    ``generator`` (a sequence: graph ``g``'s noise is drawn from its own ``generator[g]``, as a
+    batch of one would draw it)."""
     if mode == "greedy":
         return logits.argmax(-1)
-    u = torch.rand(logits.shape, generator=generator, dtype=logits.dtype).clamp_(1e-20, 1.0)
+    if generator is None or isinstance(generator, torch.Generator):
+        u = torch.rand(logits.shape, generator=generator, dtype=logits.dtype)
+    else:
+        one = (1, *logits.shape[1:])
+        u = torch.cat([torch.rand(one, generator=gen, dtype=logits.dtype) for gen in generator])
+    u = u.clamp_(1e-20, 1.0)
     return (logits - torch.log(-torch.log(u))).argmax(-1)
 
 
@@ -416,7 +428,7 @@ class HGATActorCritic(nn.Module):
         gb: GraphBatch,
         actions: Tensor | None = None,
         mode: Literal["sample", "greedy"] = "sample",
-        generator: torch.Generator | None = None,
+        generator: Generators = None,
         with_value: bool = True,
         with_stats: bool = True,
     ) -> ActOutput:
@@ -426,7 +438,7 @@ class HGATActorCritic(nn.Module):
             gb: the graphs of ``G`` rounds.
             actions: ``(G, N, K * (1 + R))`` actions to evaluate, or ``None`` to choose them.
             mode: ``"sample"`` or ``"greedy"`` (when choosing).
-            generator: torch RNG for sampling (deterministic given its seed).
+            generator: torch RNG for sampling (deterministic given its seed), or one per graph.
             with_value: run the critic (acting alone does not need it; ``value`` is then zeros).
             with_stats: compute the entropies and the allocation log-probabilities (acting alone
                 needs neither; they are then zeros). ``logp_slot`` and ``select_prob`` always are.

@@ -81,18 +81,27 @@ class JointPolicy:
         timing: dict[str, float] | None = None,
         with_value: bool = True,
         with_stats: bool = True,
+        row_rngs: Sequence[np.random.Generator] | None = None,
+        row_generators: Sequence[torch.Generator] | None = None,
     ) -> JointDecision:
         """Actions for batched observations ``(G, N, ...)`` and their pending task ids ``(G, N, P)``.
 
         ``timing``: when given, seconds spent are added to its ``"graph"`` and ``"forward"`` keys.
         ``with_value``, ``with_stats``: also run the critic / compute entropies and allocation
         log-probabilities (the trainer needs them; acting does not).
+        ``row_rngs``, ``row_generators``: one tie RNG / one sampling generator per row, used
+        instead of the policy's own (:class:`~agents.hgat.scheduler.HGATScheduler` on a vector
+        env passes each episode's, so that row ``g`` decides as a batch of one with them would).
         """
         t0 = time.perf_counter()
         gb = self.builder.build(obs, pending_ids)
         t1 = time.perf_counter()
         out = self.model(
-            gb, mode=mode, generator=self.generator, with_value=with_value, with_stats=with_stats
+            gb,
+            mode=mode,
+            generator=self.generator if row_generators is None else row_generators,
+            with_value=with_value,
+            with_stats=with_stats,
         )
         if timing is not None:
             timing["graph"] = timing.get("graph", 0.0) + t1 - t0
@@ -105,7 +114,7 @@ class JointPolicy:
                 np.asarray(pending_ids),
                 gb.free_units.numpy(),
                 gb.min_units.numpy(),
-                self.episode_rngs if self.episode_rngs is not None else self.rng,
+                row_rngs if row_rngs is not None else self.episode_rngs or self.rng,
             )
         else:
             executed, lost = actions, np.zeros(actions.shape[:2], dtype=bool)
