@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ __all__ = [
     "check_seed",
     "env",
     "parallel_env",
+    "versioned",
     "warn_deprecated_version",
 ]
 
@@ -512,6 +514,24 @@ def warn_deprecated_version(version: int) -> None:
         DeprecationWarning,
         stacklevel=3,
     )
+
+
+def versioned(version: int) -> tuple[Callable[..., EdgeSchedParallelEnv], Callable[..., Any]]:
+    """``(parallel_env, env)`` constructors pinned to env ``version`` (the PettingZoo-style
+    modules :mod:`edgesched_env.edgesched_v1` and :mod:`edgesched_env.edgesched_v0`)."""
+
+    def make_parallel(preset: str | EnvConfig = DEFAULT_PRESET, **kwargs: Any) -> EdgeSchedParallelEnv:
+        return parallel_env(preset, version=version, **kwargs)
+
+    def make_aec(preset: str | EnvConfig = DEFAULT_PRESET, **kwargs: Any) -> Any:
+        return env(preset, version=version, **kwargs)
+
+    for fn, what in ((make_parallel, "PettingZoo ParallelEnv"), (make_aec, "AEC env")):
+        fn.__name__ = fn.__qualname__ = "parallel_env" if fn is make_parallel else "env"
+        fn.__doc__ = (
+            f"The {what} ``edgesched/EdgeSched-v{version}``; arguments as :class:`EdgeSchedParallelEnv`."
+        )
+    return make_parallel, make_aec
 
 
 def parallel_env(preset: str | EnvConfig = DEFAULT_PRESET, **kwargs: Any) -> EdgeSchedParallelEnv:
