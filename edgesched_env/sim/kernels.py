@@ -635,6 +635,7 @@ def observe(active: Bool, state: Packed, sim: Packed, obs: Packed, out: Packed) 
     f_base = oc.cl_is_self
     upper = np.empty(r_count, dtype=np.int64)
     base = np.empty((n, f_base), dtype=np.float32)
+    scratch = np.empty(s.run_table.shape[2], dtype=np.int64)
     for b in range(nb):
         if not active[b]:
             continue
@@ -694,7 +695,7 @@ def observe(active: Bool, state: Packed, sim: Packed, obs: Packed, out: Packed) 
                 for x in range(width):
                     action_mask[b, i, k * width + x] = action_mask[b, i, x]
             _running_block(b, i, s, oc, tb, running[b, i], running_mask[b, i])
-        _exact_rows(b, s, exact)
+        _exact_rows(b, s, exact, scratch)
 
 
 @_jit
@@ -703,15 +704,17 @@ def observe_exact(active: Bool, state: Packed, exact: Packed) -> None:
     :func:`observe` writes after the float blocks)."""
     s = StateArrays(*state)
     ex = ExactBlocks(*exact)
+    scratch = np.empty(s.run_table.shape[2], dtype=np.int64)
     for b in range(s.pending.shape[0]):
         if active[b]:
-            _exact_rows(b, s, ex)
+            _exact_rows(b, s, ex, scratch)
 
 
 @_jit
-def _exact_rows(b: int, st: StateArrays, ex: ExactBlocks) -> None:
+def _exact_rows(b: int, st: StateArrays, ex: ExactBlocks, scratch: I64) -> None:
     """Every agent's exact blocks of episode ``b`` (``N`` clusters, ``P`` pending positions,
-    ``M`` running rows, ``R`` resources; empty rows are ``-1`` throughout):
+    ``M`` running rows, ``R`` resources; empty rows are ``-1`` throughout; ``scratch`` is an
+    ``(M,)`` work buffer):
 
     * ``clock``: slot index, decision rounds already played in the slot.
     * ``cluster_info``: per cluster, free units (R), occupied pending positions, overflow-queue
@@ -729,19 +732,25 @@ def _exact_rows(b: int, st: StateArrays, ex: ExactBlocks) -> None:
     n, p = pending.shape[1], pending.shape[2]
     r_count = free.shape[2]
     m = run_table.shape[2]
+    # every agent sees the same cluster rows: agent 0's are computed, the others copy them
+    for c in range(n):
+        occ = 0
+        for s in range(p):
+            if pending[b, c, s] >= 0:
+                occ += 1
+        for r in range(r_count):
+            cluster_info[b, 0, c, r] = free[b, c, r]
+        cluster_info[b, 0, c, r_count] = occ
+        cluster_info[b, 0, c, r_count + 1] = st.queue_len[b, c]
+        cluster_info[b, 0, c, r_count + 2] = st.running_count[b, c]
+    shown = scratch
     for i in range(n):
         clock[b, i, 0] = st.t[b]
         clock[b, i, 1] = st.round_in_slot[b]
-        for c in range(n):
-            occ = 0
-            for s in range(p):
-                if pending[b, c, s] >= 0:
-                    occ += 1
-            for r in range(r_count):
-                cluster_info[b, i, c, r] = free[b, c, r]
-            cluster_info[b, i, c, r_count] = occ
-            cluster_info[b, i, c, r_count + 1] = st.queue_len[b, c]
-            cluster_info[b, i, c, r_count + 2] = st.running_count[b, c]
+        if i > 0:
+            for c in range(n):
+                for f in range(r_count + 3):
+                    cluster_info[b, i, c, f] = cluster_info[b, 0, c, f]
         for s in range(p):
             tid = pending[b, i, s]
             row = pending_info[b, i, s]
@@ -759,10 +768,9 @@ def _exact_rows(b: int, st: StateArrays, ex: ExactBlocks) -> None:
         # every task holding units is shown (at most M of them: EnvConfig.max_running), in
         # its running-table row; the rows left are filled with the tasks holding units that
         # have no row (after a preemption), then the preempted tasks (no units) with a row
-        shown = run_table[b, i].copy()
         for x in range(m):
-            if shown[x] >= 0 and not _holds(task_alloc, b, shown[x]):
-                shown[x] = -1
+            tid = run_table[b, i, x]
+            shown[x] = tid if tid >= 0 and _holds(task_alloc, b, tid) else -1
         x = 0
         if st.run_hidden[b, i] > 0:
             for k in range(st.num_arrived[b]):
