@@ -634,6 +634,7 @@ def observe(active: Bool, state: Packed, sim: Packed, obs: Packed, out: Packed) 
     width = action_mask.shape[2] // oc.picks
     f_base = oc.cl_is_self
     upper = np.empty(r_count, dtype=np.int64)
+    lo_any = np.empty(r_count, dtype=np.int64)  # per resource: the lowest feasible level of any slot
     base = np.empty((n, f_base), dtype=np.float32)
     scratch = np.empty(s.run_table.shape[2], dtype=np.int64)
     for b in range(nb):
@@ -650,6 +651,8 @@ def observe(active: Bool, state: Packed, sim: Packed, obs: Packed, out: Packed) 
             for r in range(r_count):
                 upper[r] = min(s.free[b, i, r], c.max_level[r])
             any_fit = False
+            for r in range(r_count):
+                lo_any[r] = l_max
             for x in range(width):
                 action_mask[b, i, x] = 0
             for x in range(p):
@@ -677,16 +680,15 @@ def observe(active: Bool, state: Packed, sim: Packed, obs: Packed, out: Packed) 
                         lo = max(s.min_request[b, tid, r], 0)
                         for lv in range(lo, upper[r] + 1):
                             alloc_mask[b, i, x, r, lv] = 1
+                        lo_any[r] = min(lo_any[r], lo)
             action_mask[b, i, p] = 1
             off = p + 1
             for r in range(r_count):
                 for lv in range(oc.levels[r]):
                     v = 0
-                    if any_fit:
-                        for x in range(p):
-                            if alloc_mask[b, i, x, r, lv]:
-                                v = 1
-                                break
+                    if any_fit:  # feasible for some slot: the union of [lo, upper[r]] is one range
+                        if lo_any[r] <= lv <= upper[r]:
+                            v = 1
                     elif lv == 0:
                         v = 1
                     action_mask[b, i, off + lv] = v
