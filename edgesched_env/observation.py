@@ -86,7 +86,6 @@ from numpy.typing import NDArray
 from edgesched_env.config import EnvConfig
 from edgesched_env.sim import kernels as K
 from edgesched_env.sim.core import Simulator
-from edgesched_env.sim.exact import EXACT_BLOCKS, observe_exact
 from edgesched_env.spaces import MaskedMultiDiscrete
 
 __all__ = [
@@ -213,6 +212,8 @@ def _obs_consts(config: EnvConfig, cap_rel: NDArray[np.float32]) -> K.ObsConsts:
 
 #: The v1 observation's exact (int64) keys, in the order they follow the v0 keys.
 EXACT_KEYS = ("clock", "cluster_info", "pending_info", "running_info")
+if K.EXACT_BLOCKS != EXACT_KEYS:  # pragma: no cover
+    raise ImportError("the exact kernel's blocks must be EXACT_KEYS, in order")
 
 #: Column names of the exact blocks (``{r}`` stands for each resource name, in config order).
 EXACT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -370,10 +371,8 @@ class ObservationBuilder:
             "pending_info": np.empty((b, n, p, r + 5), dtype=np.int64),
             "running_info": np.empty((b, n, m, 2 * r + 3), dtype=np.int64),
         }
-        blocks = tuple(out[key] for key in K.OBSERVE_BLOCKS)
-        packed = st.packed()
-        K.observe(self._active(b), packed, sim.packed_consts, self._packed_consts, blocks)
-        observe_exact(self._active(b), packed, tuple(out[key] for key in EXACT_BLOCKS))
+        blocks = tuple(out.values())  # the order of K.OBSERVE_BLOCKS
+        K.observe(self._active(b), st.packed(), sim.packed_consts, self._packed_consts, blocks)
         return out
 
     @staticmethod

@@ -120,6 +120,7 @@ class Simulator:
         )
         self.packed_consts = tuple(self.consts)
         self._no_noise = np.ones(1)
+        self._no_slot_over = np.zeros(batch_size, dtype=bool)  # slot_over of play_multi's picks (unused)
 
     # ------------------------------------------------------------------------------------ reset
     def reset(self, rngs: np.random.Generator | Sequence[np.random.Generator]) -> None:
@@ -220,21 +221,35 @@ class Simulator:
 
     # ------------------------------------------------------------------------- decision rounds
     def _pick(
-        self, pick_idx: NDArray[np.int64], request: NDArray[np.int64], active: NDArray[np.bool_]
+        self,
+        pick_idx: NDArray[np.int64],
+        request: NDArray[np.int64],
+        active: NDArray[np.bool_],
+        slot_over: NDArray[np.bool_] | None = None,
     ) -> PickOutcome:
-        """Phases 1-3 for one pick per agent: decode, resolve conflicts, place."""
+        """Phases 1-3 for one pick per agent: decode, resolve conflicts, place; with
+        ``slot_over`` ``(B,)`` also the round's bookkeeping (:func:`~.kernels.end_round`).
+
+        One kernel call unless a conflict needs a random tie-break: those are drawn here, on each
+        episode's generator in ascending task order, before anything is placed."""
         st = self.state
         out = PickOutcome.empty(self.batch_size, self.num_clusters, self.num_resources)
         packed, consts, picks = st.packed(), self.packed_consts, tuple(out)
-        K.decode_picks(active, packed, consts, pick_idx, request, picks)
-        ties = K.resolve_conflicts(active, packed, consts, picks, self._tie_b, self._tie_agents)
-        for g in range(ties):  # draws on each episode's generator, ascending task order
-            b = int(self._tie_b[g])
-            cand = self._tie_agents[g][self._tie_agents[g] >= 0]
-            winner = cand[self.rngs[b].integers(cand.shape[0])]
-            for i in cand[cand != winner].tolist():
-                K.lose(b, i, packed, picks)
-        K.place(active, packed, picks)
+        count_round = slot_over is not None
+        over = slot_over if slot_over is not None else self._no_slot_over
+        ties = K.play_picks(
+            active, packed, consts, pick_idx, request, picks, self._tie_b, self._tie_agents, count_round, over
+        )
+        if ties:
+            for g in range(ties):  # draws on each episode's generator, ascending task order
+                b = int(self._tie_b[g])
+                cand = self._tie_agents[g][self._tie_agents[g] >= 0]
+                winner = cand[self.rngs[b].integers(cand.shape[0])]
+                for i in cand[cand != winner].tolist():
+                    K.lose(b, i, packed, picks)
+            K.place(active, packed, picks)
+            if count_round:
+                K.end_round(active, packed, consts, out.placed, over)
         return out
 
     def play_round(
@@ -252,10 +267,8 @@ class Simulator:
             inactive).
         """
         act = self._all if active is None else active
-        out = self._pick(pick_idx, request, act)
-        st = self.state
         slot_over = np.empty(self.batch_size, dtype=bool)
-        K.end_round(act, st.packed(), self.packed_consts, out.placed, slot_over)
+        out = self._pick(pick_idx, request, act, slot_over)
         return out, slot_over
 
     def play_multi(

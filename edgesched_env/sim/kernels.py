@@ -54,8 +54,10 @@ except ImportError:  # pragma: no cover - exercised only without numba
     HAVE_NUMBA = False
 
 __all__ = [
+    "EXACT_BLOCKS",
     "HAVE_NUMBA",
     "OBSERVE_BLOCKS",
+    "ExactBlocks",
     "Gathered",
     "ObsBlocks",
     "ObsConsts",
@@ -115,7 +117,8 @@ class ObsConsts(NamedTuple):
 
 
 class ObsBlocks(NamedTuple):
-    """The observation blocks :func:`observe` writes (keys of the observation; shapes there)."""
+    """The observation blocks :func:`observe` writes (keys of the observation; shapes there):
+    the float and mask blocks, then the v1 exact blocks (:class:`ExactBlocks`)."""
 
     clusters: F32
     pending: F32
@@ -124,10 +127,28 @@ class ObsBlocks(NamedTuple):
     running_mask: I8
     alloc_mask: I8
     action_mask: I8
+    clock: I64  #: ``(B, N, 2)``
+    cluster_info: I64  #: ``(B, N, N, R + 3)``
+    pending_info: I64  #: ``(B, N, P, R + 5)``
+    running_info: I64  #: ``(B, N, M, 2R + 3)``
+
+
+class ExactBlocks(NamedTuple):
+    """The exact (int64) blocks of the v1 observation (the last four of :class:`ObsBlocks`),
+    what :func:`observe_exact` writes; layout in :func:`_exact_rows`."""
+
+    clock: I64  #: ``(B, N, 2)``
+    cluster_info: I64  #: ``(B, N, N, R + 3)``
+    pending_info: I64  #: ``(B, N, P, R + 5)``
+    running_info: I64  #: ``(B, N, M, 2R + 3)``
 
 
 #: the observation keys :func:`observe` writes, in the order it takes them
 OBSERVE_BLOCKS = ObsBlocks._fields
+#: the observation keys :func:`observe_exact` writes, in its ``exact`` order
+EXACT_BLOCKS = ExactBlocks._fields
+if OBSERVE_BLOCKS[-len(EXACT_BLOCKS) :] != EXACT_BLOCKS:  # pragma: no cover
+    raise ImportError("ObsBlocks must end with ExactBlocks' fields")
 
 
 class Gathered(NamedTuple):
@@ -380,6 +401,36 @@ def end_round(active: Bool, state: Packed, sim: Packed, placed: Bool, slot_over:
         slot_over[b] = (not any_placed) or s.round_in_slot[b] >= c.rounds_limit
 
 
+@_jit
+def play_picks(
+    active: Bool,
+    state: Packed,
+    sim: Packed,
+    pick_idx: I64,
+    request: I64,
+    outcome: Packed,
+    tie_b: I64,
+    tie_agents: I64,
+    count_round: bool,
+    slot_over: Bool,
+) -> int:
+    """Phases 1-3 of one pick per agent in one call: :func:`decode_picks`, then
+    :func:`resolve_conflicts`; when no tie needs a random draw (returns 0: the common case),
+    :func:`place` and, with ``count_round``, :func:`end_round` (into ``slot_over``) too.
+
+    Returns the number of ties written to ``tie_b`` and ``tie_agents``; when it is not 0 nothing
+    is placed yet: the caller draws each tie on its episode's generator (:func:`lose` for the
+    losers), then calls :func:`place` and :func:`end_round` itself.
+    """
+    decode_picks(active, state, sim, pick_idx, request, outcome)
+    ties = resolve_conflicts(active, state, sim, outcome, tie_b, tie_agents)
+    if ties == 0:
+        place(active, state, outcome)
+        if count_round:
+            end_round(active, state, sim, PickOutcome(*outcome).placed, slot_over)
+    return ties
+
+
 # ------------------------------------------------------------------------------------ slot end
 @_jit
 def begin_slot_end(active: Bool, state: Packed, sim: Packed, local: F64, glob: F64, gathered: Packed) -> int:
@@ -569,18 +620,23 @@ def arrive_first(active: Bool, state: Packed) -> None:
 @_jit
 def observe(active: Bool, state: Packed, sim: Packed, obs: Packed, out: Packed) -> None:
     """Every agent's observation into ``out`` (the blocks :data:`OBSERVE_BLOCKS`, in that order;
-    layout in :mod:`edgesched_env.observation`)."""
+    layout in :mod:`edgesched_env.observation`), the exact blocks included (one call per step)."""
     s = StateArrays(*state)
     c = SimConsts(*sim)
     oc = ObsConsts(*obs)
-    clusters, pend_feat, pending_mask, running, running_mask, alloc_mask, action_mask = ObsBlocks(*out)
+    blocks = ObsBlocks(*out)
+    clusters, pend_feat, pending_mask, running = blocks[0], blocks[1], blocks[2], blocks[3]
+    running_mask, alloc_mask, action_mask = blocks[4], blocks[5], blocks[6]
+    exact = ExactBlocks(blocks.clock, blocks.cluster_info, blocks.pending_info, blocks.running_info)
     nb, n, p = s.pending.shape
     r_count = s.free.shape[2]
     l_max = alloc_mask.shape[4]
     width = action_mask.shape[2] // oc.picks
     f_base = oc.cl_is_self
     upper = np.empty(r_count, dtype=np.int64)
+    lo_any = np.empty(r_count, dtype=np.int64)  # per resource: the lowest feasible level of any slot
     base = np.empty((n, f_base), dtype=np.float32)
+    scratch = np.empty(s.run_table.shape[2], dtype=np.int64)
     for b in range(nb):
         if not active[b]:
             continue
@@ -595,6 +651,8 @@ def observe(active: Bool, state: Packed, sim: Packed, obs: Packed, out: Packed) 
             for r in range(r_count):
                 upper[r] = min(s.free[b, i, r], c.max_level[r])
             any_fit = False
+            for r in range(r_count):
+                lo_any[r] = l_max
             for x in range(width):
                 action_mask[b, i, x] = 0
             for x in range(p):
@@ -622,16 +680,15 @@ def observe(active: Bool, state: Packed, sim: Packed, obs: Packed, out: Packed) 
                         lo = max(s.min_request[b, tid, r], 0)
                         for lv in range(lo, upper[r] + 1):
                             alloc_mask[b, i, x, r, lv] = 1
+                        lo_any[r] = min(lo_any[r], lo)
             action_mask[b, i, p] = 1
             off = p + 1
             for r in range(r_count):
                 for lv in range(oc.levels[r]):
                     v = 0
-                    if any_fit:
-                        for x in range(p):
-                            if alloc_mask[b, i, x, r, lv]:
-                                v = 1
-                                break
+                    if any_fit:  # feasible for some slot: the union of [lo, upper[r]] is one range
+                        if lo_any[r] <= lv <= upper[r]:
+                            v = 1
                     elif lv == 0:
                         v = 1
                     action_mask[b, i, off + lv] = v
@@ -640,6 +697,120 @@ def observe(active: Bool, state: Packed, sim: Packed, obs: Packed, out: Packed) 
                 for x in range(width):
                     action_mask[b, i, k * width + x] = action_mask[b, i, x]
             _running_block(b, i, s, oc, tb, running[b, i], running_mask[b, i])
+        _exact_rows(b, s, exact, scratch)
+
+
+@_jit
+def observe_exact(active: Bool, state: Packed, exact: Packed) -> None:
+    """Only the exact blocks (:class:`ExactBlocks`) of the episodes with ``active[b]`` (what
+    :func:`observe` writes after the float blocks)."""
+    s = StateArrays(*state)
+    ex = ExactBlocks(*exact)
+    scratch = np.empty(s.run_table.shape[2], dtype=np.int64)
+    for b in range(s.pending.shape[0]):
+        if active[b]:
+            _exact_rows(b, s, ex, scratch)
+
+
+@_jit
+def _exact_rows(b: int, st: StateArrays, ex: ExactBlocks, scratch: I64) -> None:
+    """Every agent's exact blocks of episode ``b`` (``N`` clusters, ``P`` pending positions,
+    ``M`` running rows, ``R`` resources; empty rows are ``-1`` throughout; ``scratch`` is an
+    ``(M,)`` work buffer):
+
+    * ``clock``: slot index, decision rounds already played in the slot.
+    * ``cluster_info``: per cluster, free units (R), occupied pending positions, overflow-queue
+      length, running (or preempted) tasks.
+    * ``pending_info``: per pending position, task id, type index, arrival slot, data-transfer
+      delay to this cluster (slots), clusters that see the task, minimum request (R units).
+    * ``running_info``: per running task, task id, type index, placement slot, allocation (R
+      units, 0 when preempted), minimum request (R units). Row ``x`` is the running table's row
+      ``x`` when that task holds units; every task holding units is shown; free rows then show
+      the preempted tasks while rows remain (so without preemption the rows are the ``running``
+      block's).
+    """
+    clock, cluster_info, pending_info, running_info = ex
+    pending, free, run_table, task_alloc = st.pending, st.free, st.run_table, st.alloc
+    n, p = pending.shape[1], pending.shape[2]
+    r_count = free.shape[2]
+    m = run_table.shape[2]
+    # every agent sees the same cluster rows: agent 0's are computed, the others copy them
+    for c in range(n):
+        occ = 0
+        for s in range(p):
+            if pending[b, c, s] >= 0:
+                occ += 1
+        for r in range(r_count):
+            cluster_info[b, 0, c, r] = free[b, c, r]
+        cluster_info[b, 0, c, r_count] = occ
+        cluster_info[b, 0, c, r_count + 1] = st.queue_len[b, c]
+        cluster_info[b, 0, c, r_count + 2] = st.running_count[b, c]
+    shown = scratch
+    for i in range(n):
+        clock[b, i, 0] = st.t[b]
+        clock[b, i, 1] = st.round_in_slot[b]
+        if i > 0:
+            for c in range(n):
+                for f in range(r_count + 3):
+                    cluster_info[b, i, c, f] = cluster_info[b, 0, c, f]
+        for s in range(p):
+            tid = pending[b, i, s]
+            row = pending_info[b, i, s]
+            if tid < 0:
+                for f in range(r_count + 5):
+                    row[f] = -1
+                continue
+            row[0] = tid
+            row[1] = st.type_idx[b, tid]
+            row[2] = st.arrival_slot[b, tid]
+            row[3] = st.delay_slots[b, tid, i]
+            row[4] = st.num_visible[b, tid]
+            for r in range(r_count):
+                row[5 + r] = st.min_request[b, tid, r]
+        # every task holding units is shown (at most M of them: EnvConfig.max_running), in
+        # its running-table row; the rows left are filled with the tasks holding units that
+        # have no row (after a preemption), then the preempted tasks (no units) with a row
+        for x in range(m):
+            tid = run_table[b, i, x]
+            shown[x] = tid if tid >= 0 and _holds(task_alloc, b, tid) else -1
+        x = 0
+        if st.run_hidden[b, i] > 0:
+            for k in range(st.num_arrived[b]):
+                if st.status[b, k] == RUNNING and st.host[b, k] == i and st.run_row[b, k] < 0:
+                    if _holds(task_alloc, b, k):
+                        while x < m and shown[x] >= 0:
+                            x += 1
+                        if x < m:
+                            shown[x] = k
+        for y in range(m):
+            tid = run_table[b, i, y]
+            if tid >= 0 and not _holds(task_alloc, b, tid):
+                while x < m and shown[x] >= 0:
+                    x += 1
+                if x < m:
+                    shown[x] = tid
+        for x in range(m):
+            tid = shown[x]
+            row = running_info[b, i, x]
+            if tid < 0:
+                for f in range(2 * r_count + 3):
+                    row[f] = -1
+                continue
+            row[0] = tid
+            row[1] = st.type_idx[b, tid]
+            row[2] = st.placed_slot[b, tid]
+            for r in range(r_count):
+                row[3 + r] = task_alloc[b, tid, r]
+                row[3 + r_count + r] = st.min_request[b, tid, r]
+
+
+@_jit
+def _holds(task_alloc: I64, b: int, tid: int) -> bool:
+    """Whether task ``tid`` of episode ``b`` holds units (is not preempted)."""
+    for r in range(task_alloc.shape[2]):
+        if task_alloc[b, tid, r] > 0:
+            return True
+    return False
 
 
 @_jit

@@ -137,9 +137,20 @@ class SimState:
             arrays[f.name] = np.full(shape, fill.get(f.name, 0), dtype=_DTYPES[f.name])
         return cls(**arrays)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # a field set anew (at construction, or reallocated by grow_tasks) drops the packed tuple
+        object.__setattr__(self, name, value)
+        object.__setattr__(self, "_packed", None)
+
     def packed(self) -> Packed:
-        """The arrays in :class:`StateArrays` order, as a plain tuple (what the kernels take)."""
-        packed: Packed = _pack_state(self)
+        """The arrays in :class:`StateArrays` order, as a plain tuple (what the kernels take).
+
+        Built once and kept until a field is set anew (the kernels mutate the arrays in place, so
+        the same tuple stays valid; the tuple crosses into a kernel without a copy)."""
+        packed: Packed | None = self.__dict__.get("_packed")
+        if packed is None:
+            packed = _pack_state(self)
+            object.__setattr__(self, "_packed", packed)
         return packed
 
     def clear_rows(self, rows: list[int]) -> None:
@@ -292,16 +303,16 @@ class PickOutcome(NamedTuple):
 
     @classmethod
     def empty(cls, batch: int, n: int, r: int) -> PickOutcome:
-        """All-False outcome arrays (task -1)."""
-        z = np.zeros((batch, n), dtype=bool)
+        """All-False outcome arrays (task -1); the six flags are rows of one zeroed block."""
+        placed, noop, empty_slot, infeasible, clipped, conflict = np.zeros((6, batch, n), dtype=bool)
         return cls(
             np.full((batch, n), -1, np.int64),
-            z,
-            z.copy(),
-            z.copy(),
-            z.copy(),
-            z.copy(),
-            z.copy(),
+            placed,
+            noop,
+            empty_slot,
+            infeasible,
+            clipped,
+            conflict,
             np.zeros((batch, n, r), np.int64),
         )
 

@@ -172,6 +172,7 @@ PACKED = {
     "outcome": PickOutcome,
     "gathered": K.Gathered,
     "out": K.ObsBlocks,
+    "exact": K.ExactBlocks,
 }
 
 
@@ -197,17 +198,37 @@ def _matches(hint: Any, compiled: Any) -> bool:
 
 #: kernels only called by other kernels: numba records no signature of their own for them (mypy
 #: checks the calls against the callers' annotations, which the test below checks)
-INNER = {"_ratio", "_lose", "_show_hidden", "_arrive", "_cluster_row", "_task_row", "_running_block"}
+INNER = {
+    "_ratio",
+    "_lose",
+    "_show_hidden",
+    "_arrive",
+    "_cluster_row",
+    "_task_row",
+    "_running_block",
+    "_exact_rows",
+    "_holds",
+    "decode_picks",  # phases 1-2: called by play_picks
+    "resolve_conflicts",
+}
 
 
 def test_kernel_annotations_match_the_compiled_argument_types() -> None:
     _drive(*SCENARIOS["single-clip-capacity"])
     _drive(*SCENARIOS["multi-noop-random"])
     K.capacity_ratio(np.zeros((2, 2), np.int64), np.ones((2, 2), np.int64))  # called from Python only
+    # the exact blocks alone (the envs get them from observe)
+    config = make_config("tapfinger-sjf")
+    sim = Simulator(config)
+    sim.reset([np.random.default_rng(0)])
+    batch = ObservationBuilder(config).batch(sim)
+    exact = tuple(np.empty_like(batch[k]) for k in K.EXACT_BLOCKS)
+    K.observe_exact(np.ones(1, dtype=bool), sim.state.packed(), exact)
+    assert all(np.array_equal(a, batch[k]) for a, k in zip(exact, K.EXACT_BLOCKS, strict=True))
     # every kernel the envs call is compiled by these two drives; the inner ones (called only
     # from other kernels) may also have been compiled from Python by another test of the process
     never = {name for name, f in _dispatchers().items() if not f.signatures}
-    assert never <= INNER
+    assert never <= INNER, never - INNER
     for name, f in _dispatchers().items():
         hints = typing.get_type_hints(f.py_func)
         params = [PACKED[k] if h == Packed else h for k, h in hints.items() if k != "return"]
