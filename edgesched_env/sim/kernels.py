@@ -45,11 +45,18 @@ try:  # numba is optional: the kernels are plain Python without it
     def _jit(fn: F) -> F:
         return numba.njit(cache=True, nogil=True)(fn)  # type: ignore[return-value]  # a Dispatcher is called like F
 
+    def _jit_inner(fn: F) -> F:
+        # inlined into the kernels that call it: a helper that takes the state struct would
+        # otherwise receive a copy of the whole struct (dozens of array descriptors) per call
+        return numba.njit(cache=True, nogil=True, inline="always")(fn)  # type: ignore[return-value]
+
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised only without numba
 
     def _jit(fn: F) -> F:
         return fn
+
+    _jit_inner = _jit
 
     HAVE_NUMBA = False
 
@@ -321,7 +328,7 @@ def resolve_conflicts(
     return num_ties
 
 
-@_jit
+@_jit_inner
 def _lose(b: int, i: int, s: StateArrays, o: PickOutcome) -> None:
     """Agent ``i`` of episode ``b`` lost a conflict: nothing placed, counted."""
     o.placed[b, i] = False
@@ -555,7 +562,7 @@ def finish_slot_end(
                 s.queue_len[b, i] -= 1
 
 
-@_jit
+@_jit_inner
 def _show_hidden(b: int, c: int, s: StateArrays) -> None:
     """Give free running-table rows of cluster ``c`` to its running tasks without a row (oldest
     placement first, then lowest id). Only after an elastic scheduler preempted tasks."""
@@ -581,7 +588,7 @@ def _show_hidden(b: int, c: int, s: StateArrays) -> None:
 
 
 # ------------------------------------------------------------------------------------ arrivals
-@_jit
+@_jit_inner
 def _arrive(b: int, s: StateArrays) -> None:
     """Episode ``b``'s tasks with ``arrival_slot <= t`` arrive: each visible agent gives them its
     first free pending positions (in id order), the rest join the tail of its queue."""
@@ -712,7 +719,7 @@ def observe_exact(active: Bool, state: Packed, exact: Packed) -> None:
             _exact_rows(b, s, ex, scratch)
 
 
-@_jit
+@_jit_inner
 def _exact_rows(b: int, st: StateArrays, ex: ExactBlocks, scratch: I64) -> None:
     """Every agent's exact blocks of episode ``b`` (``N`` clusters, ``P`` pending positions,
     ``M`` running rows, ``R`` resources; empty rows are ``-1`` throughout; ``scratch`` is an
@@ -804,7 +811,7 @@ def _exact_rows(b: int, st: StateArrays, ex: ExactBlocks, scratch: I64) -> None:
                 row[3 + r_count + r] = st.min_request[b, tid, r]
 
 
-@_jit
+@_jit_inner
 def _holds(task_alloc: I64, b: int, tid: int) -> bool:
     """Whether task ``tid`` of episode ``b`` holds units (is not preempted)."""
     for r in range(task_alloc.shape[2]):
@@ -813,7 +820,7 @@ def _holds(task_alloc: I64, b: int, tid: int) -> bool:
     return False
 
 
-@_jit
+@_jit_inner
 def _cluster_row(b: int, j: int, s: StateArrays, c: SimConsts, oc: ObsConsts, out: F32, o: int) -> None:
     """Cluster ``j``'s features before the is-self flag into ``out[o : o + cl_is_self]``: free /
     capacity (R), capacity relative to the largest (R), pending / P, queue / P, running / M."""
@@ -831,7 +838,7 @@ def _cluster_row(b: int, j: int, s: StateArrays, c: SimConsts, oc: ObsConsts, ou
     out[o + oc.cl_running] = s.running_count[b, j] / s.run_table.shape[2]
 
 
-@_jit
+@_jit_inner
 def _task_row(b: int, tid: int, s: StateArrays, oc: ObsConsts, tb: int, out: F32, o: int) -> None:
     """Task ``tid``'s pending features before the delay into ``out[o : o + pe_delay]``: type
     one-hot (K), min request / max units (R), waiting time / time_scale, clusters that see it / N."""
@@ -843,7 +850,7 @@ def _task_row(b: int, tid: int, s: StateArrays, oc: ObsConsts, tb: int, out: F32
     out[o + oc.pe_num_visible] = s.num_visible[b, tid] / s.pending.shape[1]
 
 
-@_jit
+@_jit_inner
 def _running_block(b: int, i: int, s: StateArrays, oc: ObsConsts, tb: int, out: F32, out_mask: I8) -> None:
     """Running-task features of cluster ``i`` in running-table order."""
     r_count = s.alloc.shape[2]
