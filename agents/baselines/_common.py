@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.base import Actions, Observations, SchedulerBase
+from agents.base import Actions, Observations, SchedulerBase, Seeds
 from edgesched_env.sim.core import DONE, RUNNING
 from edgesched_env.sim.view import SimView
 
@@ -140,7 +140,7 @@ class HeuristicScheduler(SchedulerBase):
         super().__init__()
         self.tracker = TaskTracker()
 
-    def reset(self, seed: int | None = None) -> None:
+    def reset(self, seed: Seeds = None) -> None:
         """Re-seed the RNG and forget everything learned in the previous episode."""
         super().reset(seed)
         self.tracker = TaskTracker()
