@@ -24,8 +24,8 @@ its documented read-only :class:`~edgesched_env.sim.view.SimView`. Only schedule
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
-from typing import Any, Literal, Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,12 +35,14 @@ from edgesched_env.interface import OUTCOME_KEYS, Interface
 from edgesched_env.observation import ObservationBuilder
 from edgesched_env.sim.view import SimView, sim_view
 
-__all__ = ["Actions", "EnvKind", "Observations", "Scheduler", "SchedulerBase", "implements_batch"]
+__all__ = ["Actions", "EnvKind", "Observations", "Scheduler", "SchedulerBase", "Seeds", "implements_batch"]
 
 Observations = dict[str, dict[str, NDArray]]
 Actions = dict[str, NDArray[np.int64]]
 #: The kind of env a scheduler is bound to (:attr:`SchedulerBase.env_kind`).
 EnvKind = Literal["parallel", "aec", "central", "vector", "central-vector"]
+#: What ``reset`` takes: a seed, one seed per episode of a bound vector env, or ``None``.
+Seeds: TypeAlias = "int | Sequence[int] | None"
 
 #: Info keys with a leading agent axis in the central env's flat infos and a vector env's row.
 _AGENT_INFO_KEYS = frozenset((*OUTCOME_KEYS, "pending_task_ids"))
@@ -57,8 +59,9 @@ class Scheduler(Protocol):
     def bind(self, env: Any) -> None:
         """Attach to an environment (called once per env, before ``reset``)."""
 
-    def reset(self, seed: int | None = None) -> None:
-        """Start an episode; ``seed`` seeds the scheduler's own RNG."""
+    def reset(self, seed: Seeds = None) -> None:
+        """Start an episode; ``seed`` seeds the scheduler's own RNG (bound to a vector env: a
+        sequence gives one seed per episode)."""
 
     def act(self, observations: Any, infos: Any) -> Any:
         """The bound env's action for the current decision round (for the parallel env: one
@@ -113,13 +116,16 @@ class SchedulerBase:
       ``(E, N, ...)`` and infos -> ``(E, N, len(nvec))`` actions (``(E, N * len(nvec))`` for the
       central one). :meth:`bind` makes one clone of the scheduler per episode, bound to that
       episode's :class:`SimView`; ``reset(seed)`` resets clone ``i`` with ``seed + i``, the vector
-      env's seed of episode ``i``. When an episode ends the env autoresets it without reseeding
-      it (the next episode continues its generator, as a parallel env's ``reset()`` does); the
-      clone is then reset with ``seed + i + k * E`` for the ``k``-th autoreset of row ``i``. In
-      the ``NEXT_STEP`` mode the action row of the step that resets an episode is ignored by the
-      env: ``act`` sends the no-op there. A scheduler that implements :meth:`act_batch` decides
-      all the other rows with one call instead of one ``act_agents`` per clone (the clones then
-      only hold each row's seeded state); :attr:`batch_act` ``= False`` forces the clone loop.
+      env's seed of episode ``i`` (``reset(seeds)``, a sequence, with ``seeds[i]``, as the
+      vector env's ``reset(seed=seeds)``). When an episode ends the env autoresets it without
+      reseeding it (the next episode continues its generator, as a parallel env's ``reset()``
+      does); the clone is then reset with ``s_i + k * E`` for the ``k``-th autoreset of row
+      ``i``, ``s_i`` its first seed. In the ``NEXT_STEP`` mode the action row of the step that
+      resets an episode is ignored by the env: ``act`` sends the no-op there, as it does to the
+      rows given to :meth:`retire_rows`. Each round's decisions of the rows that play are made by
+      :meth:`act_rows`: with one :meth:`act_batch` call for a scheduler that implements it (the
+      clones then only hold each row's seeded state; :attr:`batch_act` ``= False`` forces the
+      clone loop), else each row's clone.
 
     So the same seed gives the same episode on every kind of env (row ``i`` of a vector env:
     the parallel env's episode for ``seed + i``). The infos reach :meth:`act_agents` per agent,
@@ -140,6 +146,12 @@ class SchedulerBase:
         name: registry name.
         uses_elastic_api: the scheduler resizes running tasks through ``SimView.resize``.
         uses_oracle: the scheduler reads hidden quantities (``SimView.oracle_*``).
+        batchable: the scheduler plays a vector env's episodes exactly as it plays each one
+            alone in a parallel env (same seeds, same actions), so
+            :func:`agents.evaluate.evaluate` runs all seeds of a setting as one batch; ``False``
+            for schedulers that only work per episode (an episode-long plan, a library policy),
+            which it then plays one episode at a time. A subclass that overrides ``act`` (the
+            older form) is played per episode whatever this says.
         env_kind: the kind of the bound env (``None`` before :meth:`bind`).
         view: the bound episode's read-only view (``None`` when bound to a vector env: each
             per-episode clone has its own).
@@ -151,6 +163,7 @@ class SchedulerBase:
     #: bound to a vector env, decide every episode with one :meth:`act_batch` call where the
     #: scheduler implements it (:attr:`acts_batched`); ``False`` forces the per-episode clones
     batch_act = True
+    batchable = True
 
     def __init__(self) -> None:
         self.rng = np.random.default_rng(0)
@@ -162,8 +175,10 @@ class SchedulerBase:
         self._interface: Interface | None = None
         self._clones: list[SchedulerBase] = []  # vector env: one per episode
         self._seed: int | None = None
+        self._row_seeds: list[int] | None = None  # vector env: each row's first episode seed
         self._autoresets = np.zeros(0, dtype=np.int64)  # vector env: autoresets of each row
         self._ignored = np.zeros(0, dtype=bool)  # vector env: rows whose next action is ignored
+        self._retired = np.zeros(0, dtype=bool)  # vector env: rows act() no longer plays
         self._round_key: Any = None  # AEC env: the observation batch the round was decided on
         self._round_actions: dict[str, Any] = {}
 
@@ -202,6 +217,7 @@ class SchedulerBase:
             self._clones = clones
             self._autoresets = np.zeros(target.num_envs, dtype=np.int64)
             self._ignored = np.zeros(target.num_envs, dtype=bool)
+            self._retired = np.zeros(target.num_envs, dtype=bool)
         else:
             self.view = sim_view(target)
             self.config = self.view.config
@@ -216,15 +232,44 @@ class SchedulerBase:
             self.__dict__.update(saved)
 
     # --------------------------------------------------------------------------------- reset
-    def reset(self, seed: int | None = None) -> None:
-        """Re-seed the scheduler's RNG (bound to a vector env: clone ``i`` with ``seed + i``)."""
-        self.rng = np.random.default_rng(seed)
-        self._seed = None if seed is None else int(seed)
+    def reset(self, seed: Seeds = None) -> None:
+        """Re-seed the scheduler's RNG (bound to a vector env: clone ``i`` with ``seed + i``, or
+        with ``seed[i]`` for a sequence of one seed per episode)."""
+        e = len(self._clones)
+        first: int | None = None  # this scheduler's own seed (the first episode's)
+        if seed is not None and np.ndim(seed) > 0:
+            if not self._clones:
+                raise ValueError(f"{self.name}: a sequence of seeds needs a vector env; got {seed!r}")
+            seeds = [int(s) for s in np.asarray(seed).reshape(-1)]
+            if len(seeds) != e:
+                raise ValueError(f"{self.name}.reset: {len(seeds)} seeds for {e} episodes")
+            self._row_seeds, first = seeds, seeds[0]
+        else:
+            first = None if seed is None else int(np.asarray(seed))
+            self._row_seeds = None if first is None else [first + i for i in range(e)]
+        self.rng = np.random.default_rng(first)
+        self._seed = first
         self._round_key, self._round_actions = None, {}
         self._autoresets[:] = 0
         self._ignored[:] = False
+        self._retired[:] = False
         for i, clone in enumerate(self._clones):
-            clone.reset(None if self._seed is None else self._seed + i)
+            clone.reset(self.episode_seed(i))
+
+    def episode_seed(self, row: int) -> int | None:
+        """The seed of the current episode of vector row ``row``: its first seed ``s_i`` plus ``k * E``
+        after its ``k``-th autoreset (``None`` when reset without a seed)."""
+        if self._row_seeds is None:
+            return None
+        return self._row_seeds[row] + int(self._autoresets[row]) * len(self._clones)
+
+    def retire_rows(self, rows: Sequence[int] | NDArray[np.integer[Any]]) -> None:
+        """Vector env: the episodes of ``rows`` are no longer wanted (an evaluation keeps each
+        row's first episode): from now until the next :meth:`reset`, :meth:`act` sends them the
+        no-op and neither resets nor asks their clones."""
+        if not self._clones:
+            raise RuntimeError(f"{self.name}: retire_rows() needs a vector env")
+        self._retired[np.asarray(rows, dtype=np.int64)] = True
 
     # ----------------------------------------------------------------------------------- act
     def act_agents(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
@@ -319,29 +364,42 @@ class SchedulerBase:
         same_step = venv.autoreset_mode == "same_step"
         batch = _check_batch(observations, "vector")
         out = np.tile(self.noop(), (e, len(agents), 1))  # (E, N, len(nvec))
-        batched = self.acts_batched
-        rows: list[int] = []  # the batched path: the rows to decide (the others are ignored)
-        for i, clone in enumerate(self._clones):
+        live = ~self._retired
+        for i in np.flatnonzero(live).tolist():
             if ended[i] and not same_step:  # NEXT_STEP: the env ignores this row's next action
                 self._ignored[i] = True
-                continue
-            if ended[i] or self._ignored[i]:  # a new episode in this row
+                live[i] = False
+            elif ended[i] or self._ignored[i]:  # a new episode in this row
                 self._autoresets[i] += 1
                 self._ignored[i] = False
-                k = int(self._autoresets[i])
-                clone.reset(None if self._seed is None else self._seed + i + k * e)
-            if batched:
-                rows.append(i)
-                continue
-            obs = self._default_obs(ObservationBuilder.agent_views(batch, agents, i), i)
-            out[i] = _stack(clone.act_agents(obs, _split_infos(_row(infos, i, e), agents)), agents)
-        if rows:  # the batched path: one decision for every live row (see act_batch)
-            full = self._default_batch(batch)
-            sel = np.asarray(rows, dtype=np.int64)
-            part = full if sel.shape[0] == e else {k: v[sel] for k, v in full.items()}
-            out[sel] = self.act_batch(part, infos, sel)
+                self._clones[i].reset(self.episode_seed(i))
+        rows = np.flatnonzero(live)
+        if rows.shape[0]:
+            out[rows] = self.act_rows(batch, infos, rows)
         out = self._encode(out)  # (E, N) under action_format="discrete"
         return out.reshape(e, -1) if self.env_kind == "central-vector" else out
+
+    def act_rows(
+        self, observations: Mapping[str, NDArray], infos: Mapping[str, Any], rows: NDArray[np.int64]
+    ) -> NDArray[np.int64]:
+        """Vector env: ``(len(rows), N, len(nvec))`` actions of the episodes ``rows`` (ascending),
+        from the env's batched observation ``(E, N, ...)`` and infos as it returned them.
+
+        A scheduler with array code for a whole batch (:attr:`acts_batched`) decides every row
+        with one :meth:`act_batch` call; otherwise each row's clone decides (:meth:`act_agents`
+        on its episode's default-layout observation). Either way every row gets the actions its
+        clone would give (that is what :attr:`batchable` promises).
+        """
+        e, agents = self._env.num_envs, self._env.possible_agents
+        if self.acts_batched:  # one decision for every row that plays (see act_batch)
+            full = self._default_batch(dict(observations))
+            part = full if rows.shape[0] == e else {k: v[rows] for k, v in full.items()}
+            return self.act_batch(part, infos, rows)
+        out = np.empty((rows.shape[0], len(agents), self.noop().shape[0]), dtype=np.int64)
+        for j, i in enumerate(rows.tolist()):
+            obs = self._default_obs(ObservationBuilder.agent_views(dict(observations), agents, i), i)
+            out[j] = _stack(self._clones[i].act_agents(obs, _split_infos(_row(infos, i, e), agents)), agents)
+        return out
 
     # ----------------------------------------------------------------------------- formats
     @property

@@ -1,10 +1,14 @@
 """The benchmark harness behind ``edgesched bench``: every scheduler on the same seeds.
 
-A benchmark is a grid of cells, one per (scheduler, seed), plus the ``lower-bound`` figure per seed
-(every task alone at its best allocation, no waiting: see :mod:`agents.baselines.lower_bound`).
-Each cell builds its own scheduler and resets its env with the seed, so a cell's result depends
-only on (preset, overrides, scheduler, seed): running the cells in parallel processes
-(``workers > 1``) gives exactly the records of a serial run.
+A benchmark is a grid of episodes, one per (scheduler, seed), plus the ``lower-bound`` figure per
+seed (every task alone at its best allocation, no waiting: see :mod:`agents.baselines.lower_bound`).
+They run in cells: a cell is one scheduler on a run of the seeds (all of them, or one part each
+when there are more workers than schedulers), played as one batch by
+:func:`agents.evaluate.play_episodes` (one vector-env row per seed, or one episode at a time
+for a scheduler that cannot run batched). Each cell builds its own scheduler and seeds every
+episode with its seed, and a batch's episodes equal the ones played alone bit for bit, so an
+episode's result depends only on (preset, overrides, scheduler, seed): running the cells in
+parallel processes (``workers > 1``) gives exactly the records of a serial run.
 
 Outputs of :func:`write_outputs` in the output directory:
 
@@ -13,7 +17,8 @@ Outputs of :func:`write_outputs` in the output directory:
   ``overrides`` and every key of the env's metrics dict (the lower-bound records have ``null``
   where a key does not apply, e.g. utilisation). Wall-clock times are not in it (they are not
   reproducible), so serial and parallel runs write byte-identical files;
-* ``timings.json``: ``{scheduler, seed, wall_time_s}`` per cell;
+* ``timings.json``: ``{scheduler, seed, wall_time_s}`` per episode (``wall_time_s``: the
+  episode's share of its cell, the cell's wall time divided by its number of episodes);
 * ``summary.csv`` and ``summary.md``: the table of :func:`summarize` (one row per scheduler);
 * plots (:mod:`agents.plots`): ``jct_cdf.png``, ``jct_box.png``, ``tasks_in_system.png``,
   ``utilization.png``, ``gantt.png``.
@@ -43,7 +48,7 @@ from agents.baselines import (
     lower_bound_metrics,
     make_scheduler,
 )
-from agents.evaluate import episode_trace, run_episode
+from agents.evaluate import play_episodes
 from edgesched_env.config import EnvConfig
 from edgesched_env.parallel_env import EdgeSchedParallelEnv
 
@@ -64,26 +69,28 @@ REDUCTION_BASELINES = ("min", "tiresias")
 
 @dataclass(frozen=True)
 class Cell:
-    """One episode of the grid.
+    """One batch of the grid: one scheduler on some of the seeds.
 
     Attributes:
         scheduler: registered scheduler name, or ``"lower-bound"``.
-        seed: episode seed (the env and the scheduler are both seeded with it).
+        seeds: episode seeds (each episode's env and scheduler are both seeded with its own).
         preset: preset name or config.
         overrides: env config overrides as sorted ``(key, value)`` pairs.
-        keep_series: also return the episode's time series and per-task data (for plots).
+        series_seed: also return this seed's episode time series and per-task data (for plots);
+            ``None``: none.
     """
 
     scheduler: str
-    seed: int
+    seeds: tuple[int, ...]
     preset: str | EnvConfig
     overrides: tuple[tuple[str, Any], ...] = ()
-    keep_series: bool = False
+    series_seed: int | None = None
 
 
 @dataclass
 class CellResult:
-    """What a cell returns: its record, its wall time (s), per-task JCTs and optional series."""
+    """One episode of a cell: its record, its wall time (s: its share of the cell's), per-task
+    JCTs and optional series."""
 
     record: dict[str, Any]
     wall_time_s: float
@@ -91,7 +98,7 @@ class CellResult:
     series: dict[str, Any] | None = None
 
 
-def _run_on_ray(cells: list[Cell], workers: int, address: str | None) -> list[CellResult]:
+def _run_on_ray(cells: list[Cell], workers: int, address: str | None) -> list[list[CellResult]]:
     """Every cell as a Ray task (one CPU each), results in ``cells`` order."""
     from agents._optional import require
 
@@ -131,30 +138,48 @@ def _env_for(preset: str | EnvConfig, overrides: tuple[tuple[str, Any], ...]) ->
     return env
 
 
-def run_cell(cell: Cell) -> CellResult:
-    """Run one cell (top-level, so that worker processes can pickle it)."""
-    env = _env_for(cell.preset, cell.overrides)
-    t0 = time.perf_counter()
-    series: dict[str, Any] | None = None
+def run_cell(cell: Cell) -> list[CellResult]:
+    """Run one cell (top-level, so that worker processes can pickle it): one result per seed,
+    in the order of ``cell.seeds``."""
+    out = []
     if cell.scheduler == LOWER_BOUND:
-        env.reset(seed=cell.seed)
-        metrics = lower_bound_metrics(env)
-        jct = lower_bound_jct(env)
-    else:
-        sched = _INSTANCES.get(cell.scheduler) or make_scheduler(cell.scheduler)
-        metrics = run_episode(sched, env, cell.seed)
-        trace = episode_trace(env)
-        jct = trace["jct"]
-        if cell.keep_series:
-            series = trace
+        env = _env_for(cell.preset, cell.overrides)
+        for seed in cell.seeds:
+            t0 = time.perf_counter()
+            env.reset(seed=seed)
+            metrics, jct = lower_bound_metrics(env), lower_bound_jct(env)
+            wall = time.perf_counter() - t0
+            out.append(CellResult(_record(cell, seed, env.config.name, metrics), wall, np.asarray(jct)))
+        return out
+    sched = _INSTANCES.get(cell.scheduler) or make_scheduler(cell.scheduler)
+    for ep in play_episodes(sched, cell.preset, cell.seeds, dict(cell.overrides), traces=True):
+        assert ep.trace is not None
+        series = ep.trace if ep.seed == cell.series_seed else None
+        record = _record(cell, ep.seed, ep.preset, ep.metrics)
+        out.append(CellResult(record, ep.wall_time_s, np.asarray(ep.trace["jct"]), series))
+    return out
+
+
+def _record(cell: Cell, seed: int, preset: str, metrics: Mapping[str, Any]) -> dict[str, Any]:
     record: dict[str, Any] = {
         "scheduler": cell.scheduler,
-        "seed": cell.seed,
-        "preset": env.config.name,
+        "seed": seed,
+        "preset": preset,
         "overrides": dict(cell.overrides),
     }
     record.update(metrics)
-    return CellResult(record, time.perf_counter() - t0, np.asarray(jct), series)
+    return record
+
+
+def _split(seeds: list[int], parts: int) -> list[tuple[int, ...]]:
+    """``seeds`` in ``parts`` consecutive runs of near-equal length (the longer ones first)."""
+    size, extra = divmod(len(seeds), parts)
+    out, start = [], 0
+    for k in range(parts):
+        end = start + size + (k < extra)
+        out.append(tuple(seeds[start:end]))
+        start = end
+    return out
 
 
 @dataclass
@@ -163,7 +188,8 @@ class BenchResult:
 
     Attributes:
         preset: preset name; schedulers: scheduler names (without the lower bound).
-        seeds: the seeds; records: one per cell (no wall time); timings: wall time (s) per cell.
+        seeds: the seeds; records: one per episode (no wall time); timings: wall time (s) per
+            episode (its share of its cell's).
         jct: ``(scheduler, seed) -> per-task JCTs (slots)``.
         series: ``scheduler -> episode trace`` of the first seed (see
             :func:`agents.evaluate.episode_trace`).
@@ -187,7 +213,7 @@ class BenchInterrupted(KeyboardInterrupt):
     """
 
     def __init__(self, partial: BenchResult) -> None:
-        super().__init__(f"bench interrupted after {len(partial.records)} cells")
+        super().__init__(f"bench interrupted after {len(partial.records)} episodes")
         self.partial = partial
 
 
@@ -282,10 +308,10 @@ def run_bench(
         instances: in-memory schedulers by name (e.g. a policy an RL library just trained, from
             an integration's ``as_scheduler``); their names go in ``schedulers`` like any other.
             They run in this process, so ``workers`` must be 1.
-        backend: ``"process"`` (``workers`` local processes) or ``"ray"``: every (scheduler,
-            seed) cell is a Ray task on the cluster at ``address`` (``None``: start a local Ray
-            with ``workers`` CPUs; ``"auto"``: the running cluster). Cells are independent and
-            seeded, so the records are identical to the serial run's whatever runs them.
+        backend: ``"process"`` (``workers`` local processes) or ``"ray"``: every cell is a Ray
+            task on the cluster at ``address`` (``None``: start a local Ray with ``workers``
+            CPUs; ``"auto"``: the running cluster). Cells are independent and seeded, so the
+            records are identical to the serial run's whatever runs them.
         address: the Ray cluster (``backend="ray"`` only).
         **env_overrides: env config overrides (``num_tasks=40``, ...).
 
@@ -299,27 +325,30 @@ def run_bench(
     seeds = list(dict.fromkeys(int(s) for s in seeds))  # a seed or a name given twice is run once:
     schedulers = list(dict.fromkeys(schedulers))  # duplicates would fake a tighter interval
     names = list(schedulers) + ([LOWER_BOUND] if lower_bound else [])
-    first = seeds[0] if seeds else None
+    first = seeds[0]
+    # one cell per scheduler, its seeds one batch; split in parts while workers would idle
+    parts = min(len(seeds), max(1, -(-workers // len(names)))) if workers > 1 or backend == "ray" else 1
     cells = [
-        Cell(name, s, preset, overrides, keep_series=(s == first and name != LOWER_BOUND))
+        Cell(name, part, preset, overrides, series_seed=first if name != LOWER_BOUND else None)
         for name in names
-        for s in seeds
+        for part in _split(seeds, parts)
     ]
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(cells), desc=f"bench {preset}", unit="ep", disable=not progress, file=sys.stderr)
-    results: dict[Cell, CellResult] = {}
+    total = len(names) * len(seeds)
+    bar = tqdm(total=total, desc=f"bench {preset}", unit="ep", disable=not progress, file=sys.stderr)
+    results: dict[Cell, list[CellResult]] = {}
     try:
         if backend == "ray":
             for cell, res in zip(cells, _run_on_ray(cells, workers, address)):
                 results[cell] = res
-                bar.update(1)
+                bar.update(len(cell.seeds))
         elif workers <= 1:
             _INSTANCES.update(instances)
             try:
                 for cell in cells:
                     results[cell] = run_cell(cell)
-                    bar.update(1)
+                    bar.update(len(cell.seeds))
             finally:
                 for name in instances:
                     _INSTANCES.pop(name, None)
@@ -332,7 +361,7 @@ def run_bench(
                 futures = {pool.submit(run_cell, cell): cell for cell in cells}
                 for fut in as_completed(futures):
                     results[futures[fut]] = fut.result()
-                    bar.update(1)
+                    bar.update(len(futures[fut].seeds))
             except BaseException:
                 # Ctrl-C (or a failed cell): drop the queued cells and stop the workers now
                 # instead of running every queued cell first.
@@ -353,12 +382,12 @@ def _result(
     schedulers: Sequence[str],
     seeds: list[int],
     cells: list[Cell],
-    results: Mapping[Cell, CellResult],
+    results: Mapping[Cell, list[CellResult]],
     complete: bool,
 ) -> BenchResult:
     """The :class:`BenchResult` of the ``cells`` that have a result (all of them unless interrupted)."""
-    done = [c for c in cells if c in results]
-    records = [results[c].record for c in done]
+    done = [(c, res) for c in cells if c in results for res in results[c]]
+    records = [res.record for _, res in done]
     _fill_missing(records)
     out = BenchResult(
         preset=preset,
@@ -366,15 +395,15 @@ def _result(
         seeds=seeds,
         records=records,
         timings=[
-            {"scheduler": c.scheduler, "seed": c.seed, "wall_time_s": results[c].wall_time_s} for c in done
+            {"scheduler": c.scheduler, "seed": res.record["seed"], "wall_time_s": res.wall_time_s}
+            for c, res in done
         ],
         complete=complete,
     )
-    for c in done:
-        out.jct[(c.scheduler, c.seed)] = results[c].jct
-        series = results[c].series
-        if series is not None:
-            out.series[c.scheduler] = series
+    for c, res in done:
+        out.jct[(c.scheduler, int(res.record["seed"]))] = res.jct
+        if res.series is not None:
+            out.series[c.scheduler] = res.series
     return out
 
 
@@ -546,7 +575,7 @@ def write_outputs(
             writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in keys})
     written.append(path)
     path = out / "summary.md"
-    partial = "" if result.complete else f"; **partial: interrupted after {len(result.records)} cells**"
+    partial = "" if result.complete else f"; **partial: interrupted after {len(result.records)} episodes**"
     path.write_text(
         f"preset `{result.preset}`, seeds {result.seeds[0]}..{result.seeds[-1]} "
         f"({len(result.seeds)}); JCT in slots{partial}\n\n"

@@ -79,6 +79,9 @@ class EdgeSchedVectorEnv:
     Args:
         preset: a preset name or an :class:`EnvConfig`.
         num_envs: ``E``, episodes in the batch.
+        record_history: keep each episode's per-slot samples (tasks in system, units in use:
+            :attr:`SimView.hist_in_system`, :attr:`SimView.hist_used`), as the single env does,
+            for plots of its episodes; off by default (a list append per episode and slot).
         **overrides: config overrides, as for :func:`edgesched_env.parallel_env`, and the
             interface options of :mod:`edgesched_env.interface` (``obs_layout``, ``mask``,
             ``action_format``: actions are then ``(E, N)`` integers, ``info_format``: with
@@ -94,6 +97,7 @@ class EdgeSchedVectorEnv:
         preset: str | EnvConfig = DEFAULT_PRESET,
         num_envs: int = 1,
         autoreset_mode: str = "next_step",
+        record_history: bool = False,
         **overrides: Any,
     ) -> None:
         ok = isinstance(num_envs, (int, np.integer)) and not isinstance(num_envs, (bool, np.bool_))
@@ -111,7 +115,7 @@ class EdgeSchedVectorEnv:
         self.num_envs = num_envs
         self.num_agents = self.config.num_clusters
         self.possible_agents = [f"cluster_{i}" for i in range(self.num_agents)]
-        self.engine = Engine(self.config, num_envs)
+        self.engine = Engine(self.config, num_envs, record_history=bool(record_history))
         """The batched engine every step goes through (:mod:`edgesched_env.engine`)."""
         self.sim = self.engine.sim
         self.builder = ObservationBuilder(self.config)

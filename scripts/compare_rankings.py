@@ -28,9 +28,8 @@ def kendall_tau(a: list[float], b: list[float]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
-    from agents.baselines import SCHEDULERS, make_scheduler
-    from agents.evaluate import run_episode
-    from edgesched_env.parallel_env import EdgeSchedParallelEnv
+    from agents.baselines import SCHEDULERS
+    from agents.evaluate import evaluate
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=3)
@@ -49,10 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in scheds:
             t0 = time.perf_counter()
             try:
-                jcts = [
-                    run_episode(make_scheduler(name), EdgeSchedParallelEnv(preset), s)["mean_jct"]
-                    for s in range(args.seeds)
-                ]
+                jcts = [r["mean_jct"] for r in evaluate(name, preset, range(args.seeds))]
                 table[preset][name] = float(np.mean(jcts))
             except Exception as exc:  # a scheduler that cannot run a preset is reported, not fatal
                 table[preset][name] = float("nan")

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.base import Actions, Observations, SchedulerBase, implements_batch
+from agents.base import Actions, Observations, SchedulerBase, Seeds, implements_batch
 from agents.baselines._observed import ObservedView
 from edgesched_env.observation import exact_columns
 from edgesched_env.sim.core import DONE, RUNNING
@@ -210,7 +210,7 @@ class HeuristicScheduler(SchedulerBase):
             assert self.config is not None
             self.observed = ObservedView(self.config, self.view if self.uses_elastic_api else None)
 
-    def reset(self, seed: int | None = None) -> None:
+    def reset(self, seed: Seeds = None) -> None:
         """Re-seed the RNG and forget everything learned in the previous episode."""
         super().reset(seed)
         self.tracker = TaskTracker()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from agents.base import Seeds
 from agents.baselines._common import Candidates, DurationModel, HeuristicScheduler, box_grid
 from agents.baselines._monotone import MonotoneDurationModel
 
@@ -55,7 +56,7 @@ class EstimatingScheduler(HeuristicScheduler):
         self._floors_key: tuple[int, int] = (-1, -1)
         self._floors: dict[int, NDArray[np.float64] | None] = {}
 
-    def reset(self, seed: int | None = None) -> None:
+    def reset(self, seed: Seeds = None) -> None:
         super().reset(seed)
         self._model = None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from agents.base import Seeds
 from agents.baselines._common import Candidates, box_grid
 from agents.baselines._estimating import EstimatingScheduler
 from edgesched_env.sim.core import RUNNING
@@ -64,7 +65,7 @@ class OptimusScheduler(EstimatingScheduler):
         super().__init__()
         self._plan: dict[int, list[tuple[int, NDArray[np.int64]]]] = {}
 
-    def reset(self, seed: int | None = None) -> None:
+    def reset(self, seed: Seeds = None) -> None:
         super().reset(seed)
         self._plan = {}
 

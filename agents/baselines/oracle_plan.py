@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from agents.base import Seeds
 from agents.baselines._common import Candidates, HeuristicScheduler, box_grid
 from agents.baselines.oracle import OracleDurations
 from edgesched_env.sim.view import SimView
@@ -496,10 +497,14 @@ class PlanReplayScheduler(HeuristicScheduler):
     (plans ignore the pending-slot limit) is placed as soon as it can be.
 
     Conflicts: none; a plan gives every task to one cluster, so no two agents pick the same task.
+
+    Not :attr:`~agents.base.SchedulerBase.batchable`: a plan is one episode's, set from outside
+    (and ``oracle-plan`` solves one per episode offline), so evaluations play it per episode.
     """
 
     name = "plan-replay"
     uses_oracle = True
+    batchable = False
 
     def __init__(self, plan: Plan | None = None) -> None:
         super().__init__()
@@ -607,9 +612,8 @@ class OraclePlanScheduler(PlanReplayScheduler):
         self._episode: object | None = None
         self._seed: int | None = None
 
-    def reset(self, seed: int | None = None) -> None:
-        super().reset(seed)
-        self._seed = None if seed is None else int(seed)
+    def reset(self, seed: Seeds = None) -> None:
+        super().reset(seed)  # sets self._seed
         self._episode = None
 
     def on_round(self) -> None:

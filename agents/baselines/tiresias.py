@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from agents.base import Seeds
 from agents.baselines._common import Candidates, HeuristicScheduler, resource_index
 from edgesched_env.sim.core import RUNNING
 
@@ -55,7 +56,7 @@ class TiresiasScheduler(HeuristicScheduler):
         self._plan: dict[int, list[tuple[int, NDArray[np.int64]]]] = {}
         self._last_ran = np.zeros(0, dtype=np.int64)
 
-    def reset(self, seed: int | None = None) -> None:
+    def reset(self, seed: Seeds = None) -> None:
         super().reset(seed)
         self._plan = {}
         self._last_ran = np.zeros(0, dtype=np.int64)

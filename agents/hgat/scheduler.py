@@ -10,6 +10,11 @@ episode); the bare ``hgat`` (``hgat-greedy``, ``hgat-sample``) is the shipped ch
 env's preset (:mod:`agents.pretrained`), ``HGATScheduler.pretrained(preset)`` in code.
 Conflicts: the paper's Bayes rule before ``step`` when the agent was trained with it (the
 default), else the env's capacity rule.
+
+On a vector env each episode is played by its own clone (one batch-of-one forward pass per
+episode and round, its own generator and tie RNG), so that it plays as it would alone: a forward
+pass over a batch of episodes is not bit-identical to batch-of-one passes (float32 sums in
+another order, about 1e-7 in a selection probability), enough to flip a near-tie greedy argmax.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.base import Actions, Observations, SchedulerBase
+from agents.base import Actions, Observations, SchedulerBase, Seeds
 from agents.hgat.io import load_agent
+from agents.hgat.model import HGATActorCritic
 from agents.hgat.policy import JointPolicy
 
 __all__ = ["HGATScheduler"]
@@ -66,6 +72,23 @@ class HGATScheduler(SchedulerBase):
         self.name = tag if checkpoint is None else f"{tag}:{checkpoint}"
         self.policy: JointPolicy | None = None
         self.meta: dict[str, Any] = {}
+        self._model: HGATActorCritic | None = None  # from_model: an in-memory model, no checkpoint
+
+    @classmethod
+    def from_model(
+        cls,
+        model: HGATActorCritic,
+        mode: Literal["greedy", "sample"] = "greedy",
+        bayes: bool = True,
+        name: str = "hgat",
+    ) -> HGATScheduler:
+        """A scheduler playing an in-memory ``model`` (the trainer's, during model selection) in
+        ``mode``, with the Bayes conflict rule when ``bayes``; no checkpoint is read. The model
+        is used as it is (put it in eval mode first)."""
+        sched = cls(None, mode=mode, bayes=bayes)
+        sched._model = model
+        sched.name = name
+        return sched
 
     @classmethod
     def pretrained(
@@ -85,24 +108,29 @@ class HGATScheduler(SchedulerBase):
     def bind(self, env: Any) -> None:
         """Load the checkpoint (the preset's shipped one if none was given) and check it against
         the env's config."""
+        self.policy = None  # not copied into a vector env's clones: each builds its own
         super().bind(env)
         assert self.config is not None
-        if self.checkpoint is None:
-            from agents.pretrained import checkpoint_path
+        if self._model is not None:
+            model = self._model
+        else:
+            if self.checkpoint is None:
+                from agents.pretrained import checkpoint_path
 
-            self.checkpoint = checkpoint_path(self.config.name)
-        model, self.meta, _ = load_agent(self.checkpoint, self.config)
+                self.checkpoint = checkpoint_path(self.config.name)
+            model, self.meta, _ = load_agent(self.checkpoint, self.config)
         if self._mode is None:
             self.mode = str(self.meta.get("decision_mode", "greedy"))
         trained_bayes = bool(self.meta.get("train_config", {}).get("bayes", True))
         bayes = trained_bayes if self._bayes is None else self._bayes
         self.policy = JointPolicy(model, self.config, bayes=bayes, seed=0)
 
-    def reset(self, seed: int | None = None) -> None:
-        """Seed the sampling generator and the tie RNG."""
+    def reset(self, seed: Seeds = None) -> None:
+        """Seed the sampling generator and the tie RNG (on a vector env: each episode's clone
+        with that episode's seed)."""
         super().reset(seed)
         if self.policy is not None:
-            self.policy.seed(seed)
+            self.policy.seed(self._seed)
 
     def act_agents(self, observations: Observations, infos: dict[str, dict[str, Any]]) -> Actions:
         """One batch-of-one forward pass for all agents of the round."""

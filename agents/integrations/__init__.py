@@ -39,6 +39,9 @@ class LibraryScheduler(SchedulerBase):
     """
 
     name = "library"
+    #: played one episode at a time by :func:`agents.evaluate.evaluate`: a library policy is
+    #: not copied into one clone per episode of a vector env.
+    batchable = False
     #: the interface options the policy was trained with.
     options: dict[str, Any] = {}
 

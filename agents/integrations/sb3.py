@@ -385,6 +385,9 @@ class SB3Scheduler(SchedulerBase):
     """
 
     name = "sb3"
+    #: played one episode at a time by :func:`agents.evaluate.evaluate` (a policy is not
+    #: copied into one clone per episode of a vector env).
+    batchable = False
 
     def __init__(
         self,

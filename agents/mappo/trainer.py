@@ -29,7 +29,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -134,28 +134,29 @@ def evaluate_model(
     *,
     bayes: bool = True,
     mode: str = "greedy",
-    seed: int = 0,
 ) -> list[dict[str, Any]]:
-    """Play one episode per seed (all at once in a vector env); return each episode's metrics."""
-    seeds = [int(s) for s in seeds]
-    venv = EdgeSchedVectorEnv(env_config, num_envs=len(seeds))
-    obs, _ = venv.reset(seed=seeds)
-    policy = JointPolicy(model, env_config, bayes=bayes, seed=seed)
-    policy.seed(seed, episode_seeds=seeds)  # greedy episodes as HGATScheduler plays them
-    done = np.zeros(len(seeds), dtype=bool)
-    metrics: list[dict[str, Any]] = [{} for _ in seeds]
+    """Play one episode per seed with ``model`` in decision ``mode`` (all at once in a vector env,
+    through :func:`agents.evaluate.evaluate`); return each episode's metrics.
+
+    Each episode is played as :class:`~agents.hgat.scheduler.HGATScheduler` plays it alone in a
+    parallel env seeded with its seed (greedy and sampling alike), so the selection JCT of a
+    checkpoint is the one ``edgesched eval`` reports for it on the same seeds.
+    """
+    from agents.evaluate import evaluate
+    from agents.hgat.scheduler import HGATScheduler
+
+    if mode not in ("greedy", "sample"):
+        raise ValueError(f"evaluate_model: mode must be 'greedy' or 'sample', got {mode!r}")
+    decision: Literal["greedy", "sample"] = "sample" if mode == "sample" else "greedy"
     was_training = model.training
     model.eval()
     try:
-        while not done.all():
-            dec = policy.decide(obs, venv.pending_task_ids(), mode=mode, with_value=False, with_stats=False)  # type: ignore[arg-type]
-            obs, _, term, trunc, _ = venv.step(dec.executed)
-            for i in np.flatnonzero((term | trunc) & ~done).tolist():
-                metrics[i] = venv.episode_metrics(i)
-                done[i] = True
+        sched = HGATScheduler.from_model(model, mode=decision, bayes=bayes)
+        records = evaluate(sched, env_config, [int(s) for s in seeds])
     finally:
         model.train(was_training)
-    return metrics
+    keep = ("scheduler", "seed", "preset", "wall_time_s")
+    return [{k: v for k, v in r.items() if k not in keep} for r in records]
 
 
 def _mean_jct(metrics: list[dict[str, Any]]) -> float:

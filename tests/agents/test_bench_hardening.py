@@ -47,7 +47,7 @@ def _interrupt_after(monkeypatch, n: int) -> None:
     real = bench.run_cell
     calls = {"n": 0}
 
-    def cell(c):  # the n+1-th cell is "interrupted by Ctrl-C"
+    def cell(c):  # the n+1-th cell (one scheduler's batch of seeds) is "interrupted by Ctrl-C"
         calls["n"] += 1
         if calls["n"] > n:
             raise KeyboardInterrupt
@@ -57,24 +57,24 @@ def _interrupt_after(monkeypatch, n: int) -> None:
 
 
 def test_ctrl_c_keeps_the_finished_cells(monkeypatch) -> None:
-    _interrupt_after(monkeypatch, 3)
+    _interrupt_after(monkeypatch, 1)  # a cell is one scheduler's seeds, run as one batch
     with pytest.raises(BenchInterrupted) as info:
         run_bench("tapfinger-synthetic", ["min", "random"], [0, 1], progress=False, **SMALL)
     part = info.value.partial
     assert not part.complete
-    assert [(r["scheduler"], r["seed"]) for r in part.records] == [("min", 0), ("min", 1), ("random", 0)]
+    assert [(r["scheduler"], r["seed"]) for r in part.records] == [("min", 0), ("min", 1)]
     assert isinstance(info.value, KeyboardInterrupt)  # still a Ctrl-C for callers that only know that
 
 
 def test_cli_bench_interrupted_writes_the_partial_result(tmp_path: Path, monkeypatch) -> None:
-    _interrupt_after(monkeypatch, 2)
+    _interrupt_after(monkeypatch, 1)
     out = tmp_path / "b"
     args = ["bench", "--schedulers", "min,random", "--seeds", "2", "--set", "num_tasks=12"]
     rc = main([*args, "--out", str(out), "--no-progress", "--no-plots"])
     assert rc == 130
     recs = json.loads((out / "results.json").read_text())
     assert [(r["scheduler"], r["seed"]) for r in recs] == [("min", 0), ("min", 1)]
-    assert "partial: interrupted after 2 cells" in (out / "summary.md").read_text()
+    assert "partial: interrupted after 2 episodes" in (out / "summary.md").read_text()
 
 
 def test_interrupt_with_workers_stops_without_running_the_queue(monkeypatch) -> None:
@@ -87,9 +87,10 @@ def test_interrupt_with_workers_stops_without_running_the_queue(monkeypatch) -> 
 
     monkeypatch.setattr(bench, "as_completed", first_then_ctrl_c)
     with pytest.raises(BenchInterrupted) as info:
-        run_bench("tapfinger-synthetic", ["min"], list(range(8)), workers=2, progress=False, **SMALL)
+        names = ["min", "random", "fifo-greedy"]  # 4 cells with the lower bound, one per name
+        run_bench("tapfinger-synthetic", names, [0, 1], workers=2, progress=False, **SMALL)
     part = info.value.partial
-    assert len(part.records) == 1 and not part.complete  # the finished cell, none of the queued ones
+    assert len(part.records) == 2 and not part.complete  # the finished cell, none of the queued ones
 
 
 def test_truncated_episodes_are_flagged_in_metrics_and_table(tmp_path: Path) -> None:
