@@ -50,12 +50,13 @@ def _code_roots() -> list[str]:
         if name.split(".")[0] not in ("edgesched_env", "agents"):
             continue
         path = getattr(mod, "__file__", None)
-        if path:
-            depth = name.count(".") + (2 if path.endswith("__init__.py") else 1)
-            root = os.path.abspath(path)
-            for _ in range(depth):
-                root = os.path.dirname(root)
-            roots.add(root)
+        if not path:
+            continue
+        path = os.path.abspath(path)
+        rel = name.replace(".", os.sep)
+        for tail in (os.sep + rel + ".py", os.sep + os.path.join(rel, "__init__.py")):
+            if path.endswith(tail):  # a module loaded from its own file (not one a test made up)
+                roots.add(path[: -len(tail)] or os.sep)
     return sorted(roots)
 
 
