@@ -453,15 +453,24 @@ class SchedulerBase:
         return np.flatnonzero(obs["alloc_mask"][:, 0, :].any(axis=1))
 
 
+#: :func:`implements_batch`'s answers (a class's never changes; the vector env asks every round)
+_IMPLEMENTS: dict[tuple[type, str, tuple[str, ...], type | None], bool] = {}
+
+
 def implements_batch(cls: type, method: str, replaces: tuple[str, ...], base: type | None = None) -> bool:
     """Whether ``cls`` implements the batched ``method`` (a class below ``base``, by default
     :class:`SchedulerBase`, defines it) and no class below that one overrides any of
     ``replaces``, the per-episode methods whose decision it reproduces (such a subclass decides
     per episode)."""
-    owner = next(c for c in cls.__mro__ if method in vars(c))
-    if owner is (SchedulerBase if base is None else base):
-        return False
-    return all(issubclass(owner, next(c for c in cls.__mro__ if name in vars(c))) for name in replaces)
+    key = (cls, method, replaces, base)
+    hit = _IMPLEMENTS.get(key)
+    if hit is None:
+        owner = next(c for c in cls.__mro__ if method in vars(c))
+        hit = owner is not (SchedulerBase if base is None else base) and all(
+            issubclass(owner, next(c for c in cls.__mro__ if name in vars(c))) for name in replaces
+        )
+        _IMPLEMENTS[key] = hit
+    return hit
 
 
 def _check_batch(observation: Any, kind: str) -> dict[str, NDArray]:

@@ -204,7 +204,7 @@ def _obs_consts(config: EnvConfig, cap_rel: NDArray[np.float32]) -> K.ObsConsts:
         max_level_f=(levels - 1).astype(np.float64),
         levels=levels,
         time_scale=float(config.time_scale_slots),
-        picks=config.max_picks if config.mode == "multi" else 1,
+        picks=config.num_picks,
         num_types=config.num_types,
         **offsets,
     )
@@ -260,10 +260,8 @@ class ObservationBuilder:
         self.m = config.max_running
         self.levels = np.array(config.num_levels, dtype=np.int64)
         self.l_max = int(self.levels.max())
-        self.ts = float(config.time_scale_slots)
         cap = np.array([c.capacity for c in config.clusters], dtype=np.float64)
         self.cap_rel = (cap / cap.max(axis=0)).astype(_F32)  # (N, R)
-        self.max_level = (self.levels - 1).astype(np.float64)
         self.picks = config.num_picks
         self.slot_nvec = np.concatenate([[self.p + 1], self.levels]).astype(np.int64)
         self.nvec = np.tile(self.slot_nvec, self.picks)

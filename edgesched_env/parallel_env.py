@@ -290,8 +290,7 @@ class EdgeSchedParallelEnv(ParallelEnv[str, dict[str, Any], Any]):
         self, info: dict[str, Any], pending: NDArray[np.int64], metrics: Any, truncated_by: str | None
     ) -> dict[str, Any]:
         assert self._metric_keys is not None
-        picks = self.config.max_picks if self.config.mode == "multi" else 1
-        return flat_infos(info, pending, picks, self._metric_keys, metrics, truncated_by)
+        return flat_infos(info, pending, self.config.num_picks, self._metric_keys, metrics, truncated_by)
 
     # ----------------------------------------------------------------------------------- step
     def step(

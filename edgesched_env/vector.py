@@ -52,7 +52,7 @@ from numpy.typing import NDArray
 
 from edgesched_env.config import EnvConfig
 from edgesched_env.engine import Engine, StepResult
-from edgesched_env.interface import flatten_metrics, make_interface, pop_interface_options
+from edgesched_env.interface import OUTCOME_KEYS, flatten_metrics, make_interface, pop_interface_options
 from edgesched_env.observation import ObservationBuilder
 from edgesched_env.parallel_env import ENV_VERSION, check_reset_options, check_seed, warn_deprecated_version
 from edgesched_env.presets import DEFAULT_PRESET, make_config
@@ -61,8 +61,6 @@ from edgesched_env.sim.view import SimView
 from edgesched_env.spaces import action_array, integer_actions
 
 __all__ = ["EdgeSchedVectorEnv", "random_feasible_actions", "vector_env"]
-
-_OUTCOME_KEYS = ("task", "placed", "noop", "empty_slot", "infeasible", "clipped", "conflict")
 
 
 def _batch_box(box: spaces.Box, lead: tuple[int, ...]) -> spaces.Box:
@@ -177,7 +175,7 @@ class EdgeSchedVectorEnv:
         if "alloc_mask" not in obs:
             assert self.last_obs_batch is not None
             obs = self.last_obs_batch
-        acts = random_feasible_actions(obs, rng, self.config.max_picks if self.config.mode == "multi" else 1)
+        acts = random_feasible_actions(obs, rng, self.config.num_picks)
         return self.interface.encode(acts) if self._discrete else acts
 
     def memory_bytes(self) -> int:
@@ -240,7 +238,7 @@ class EdgeSchedVectorEnv:
         assert self._metric_keys is not None
         e, n = self.num_envs, self.num_agents
         picks = (self.config.max_picks,) if self.config.mode == "multi" else ()
-        for k in _OUTCOME_KEYS:
+        for k in OUTCOME_KEYS:
             if k not in infos:
                 infos[k] = np.full(
                     (e, n, *picks), -1 if k == "task" else False, np.int64 if k == "task" else bool
@@ -296,7 +294,7 @@ class EdgeSchedVectorEnv:
     def _step_infos(self, res: StepResult) -> dict[str, Any]:
         outs = res.outcomes
         infos: dict[str, Any] = {}
-        for key in _OUTCOME_KEYS:
+        for key in OUTCOME_KEYS:
             infos[key] = (
                 getattr(outs[0], key) if len(outs) == 1 else np.stack([getattr(o, key) for o in outs], axis=2)
             )

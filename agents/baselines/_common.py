@@ -206,6 +206,10 @@ class HeuristicScheduler(SchedulerBase):
         elastic ``resize``, if it declares ``uses_elastic_api``)."""
         self.observed = None  # before bind: a vector env's per-episode clones copy the scheduler
         super().bind(env)
+        assert self.config is not None
+        self._columns = exact_columns(self.config)  # the batched planner's reading of the exact keys
+        self._capacity = np.array([c.capacity for c in self.config.clusters], dtype=np.int64)
+        self._max_level = np.array(self.config.num_levels, dtype=np.int64) - 1
         if not self.uses_oracle and self.view is not None:
             assert self.config is not None
             self.observed = ObservedView(self.config, self.view if self.uses_elastic_api else None)
@@ -260,7 +264,7 @@ class HeuristicScheduler(SchedulerBase):
     def round_batch(self, observations: Mapping[str, NDArray[Any]]) -> RoundBatch:
         """The :class:`RoundBatch` of a default-layout observation batch ``(B, N, ...)``."""
         assert self.config is not None, "bind(env) first"
-        cols = exact_columns(self.config)
+        cols = self._columns
         pc, cc, rc = cols["pending_info"], cols["cluster_info"], cols["running_info"]
         pinfo, rinfo = observations["pending_info"], observations["running_info"]
         cinfo = observations["cluster_info"][:, 0]  # (B, N, R+3): every agent sees every cluster
@@ -272,8 +276,8 @@ class HeuristicScheduler(SchedulerBase):
             running_count=cinfo[..., cc["running"]],
             running_task=rinfo[..., rc["task"]],
             running_min=rinfo[..., rc["min_request"]],
-            capacity=np.array([c.capacity for c in self.config.clusters], dtype=np.int64),
-            max_level=np.array(self.config.num_levels, dtype=np.int64) - 1,
+            capacity=self._capacity,
+            max_level=self._max_level,
         )
 
     def act_batch(
