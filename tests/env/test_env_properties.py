@@ -207,7 +207,7 @@ def test_random_episodes_keep_every_invariant(scenario):
             assert sum(slot_end_in_system) == total
     else:
         assert final["truncated_by"] == "max_slots"
-        assert m["truncated"] and v.t == cfg.max_slots
+        assert m["truncated"] and v.t == cfg.slots_limit  # max_slots, or the default horizon
         assert m["tasks_completed"] + m["tasks_unfinished"] == m["tasks_arrived"]
     assert env.state_space.contains(env.state())
 
