@@ -103,16 +103,17 @@ class AllocationTable:
         self.max_level = np.asarray(max_level, dtype=np.int64)
         self.dims = tuple(int(m) + 1 for m in self.max_level)
         self.enabled = bool((self.max_level >= 0).all()) and int(np.prod(self.dims)) <= max_rows
+        # C-order strides of the box (np.ravel_multi_index's), for the index as one dot product
+        self._strides = np.cumprod((*self.dims[1:], 1)[::-1], dtype=np.int64)[::-1].copy()
         self._table: NDArray[np.float64] | None = None
 
     def __call__(self, alloc: NDArray[Any]) -> NDArray[np.float64]:
         a = np.atleast_2d(np.asarray(alloc))
         if not self.enabled or a.dtype.kind not in "iu" or a.shape[1] != len(self.dims) or not a.shape[0]:
             return self.fn(a)
-        try:
-            idx = np.ravel_multi_index(tuple(a.T), self.dims)  # ValueError for a row outside the box
-        except ValueError:
+        if a.min() < 0 or (a > self.max_level).any():  # a row outside the box
             return self.fn(a)
+        idx = a.astype(np.int64, copy=False) @ self._strides
         if self._table is None:
             self._table = self.fn(box_grid(np.zeros_like(self.max_level), self.max_level))
         return self._table[idx]

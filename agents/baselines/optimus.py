@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from agents.base import Seeds
 from agents.baselines._common import Candidates, box_grid
 from agents.baselines._estimating import EstimatingScheduler
+from agents.baselines._greedy import grant_units
 from edgesched_env.sim.core import RUNNING
 
 __all__ = [
@@ -140,7 +141,6 @@ class OptimusScheduler(EstimatingScheduler):
         if not grow:
             return admitted, units
         upper = np.broadcast_to(max_level, units.shape) if cap is None else np.minimum(cap, max_level)
-        gains = np.full((j_count, r), -np.inf)
         cap_f = view.capacity[agent].astype(np.float64)
         press = 0.0  # the tasks left waiting, as in EstimatingScheduler.pressure
         if self.allocation_rule == "cost":
@@ -148,41 +148,37 @@ class OptimusScheduler(EstimatingScheduler):
             press = self.waiting_weight(agent, left_out)
 
         # Each grown job's estimated remaining time (with the congestion term) over every
-        # allocation it can reach (its admitted units up to its upper bound), computed at once:
-        # the greedy below only reads it. The model does not change within this call.
-        reach: dict[int, tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]] = {}
+        # allocation it can reach (its admitted units up to its upper bound), computed at once
+        # and laid end to end: the greedy (grant_units) only reads it. The model does not change
+        # within this call.
+        upper = np.ascontiguousarray(upper, dtype=np.int64)
+        lo = np.zeros_like(units)
+        strides = np.zeros_like(units)
+        offsets = np.zeros(j_count, dtype=np.int64)
+        tables = []
+        size = 0
         for j in grow:
             task, k = int(jobs[j]), int(types[j])
-            lo_j = units[j].copy()
-            dims = np.maximum(upper[j], lo_j) - lo_j + 1
-            grid = box_grid(lo_j, lo_j + dims - 1)
+            lo[j] = units[j]
+            dims = np.maximum(upper[j], lo[j]) - lo[j] + 1
+            grid = box_grid(lo[j], lo[j] + dims - 1)
             rem = model.remaining_factor(task, k, agent) * model.predict(k, grid, agent)
-            rem = rem * (1.0 + press * (grid / cap_f).max(axis=1))  # = model.remaining(...) x congestion
-            strides = np.ones(r, dtype=np.int64)  # of box_grid's (C) order
-            strides[:-1] = np.cumprod(dims[::-1])[::-1][1:]
-            reach[j] = (lo_j, strides, rem)
-
-        def refresh(j: int) -> None:
-            lo_j, strides, rem = reach[j]
-            at = int((units[j] - lo_j) @ strides)
-            room = units[j] < upper[j]
-            now = rem[at]
-            gain = now - rem[np.where(room, at + strides, at)]
-            if self.relative_gain:
-                gain = gain / max(now, 1e-9)
-            gains[j] = np.where(room, gain, -np.inf)
-
-        for j in grow:
-            refresh(j)
-        while True:
-            masked = np.where(left[None, :] >= 1, gains, -np.inf)
-            flat = int(np.argmax(masked))
-            j, res = divmod(flat, r)
-            if not masked[j, res] > 1e-9:
-                break
-            units[j, res] += 1
-            left[res] -= 1
-            refresh(j)
+            tables.append(rem * (1.0 + press * (grid / cap_f).max(axis=1)))  # = remaining x congestion
+            strides[j, -1] = 1  # box_grid's (C) order
+            strides[j, :-1] = np.cumprod(dims[::-1])[::-1][1:]
+            offsets[j] = size
+            size += grid.shape[0]
+        grant_units(
+            units,
+            left,
+            upper,
+            np.asarray(grow, dtype=np.int64),
+            lo,
+            strides,
+            offsets,
+            np.concatenate(tables),
+            bool(self.relative_gain),
+        )
         return admitted, units
 
     # ------------------------------------------------------------------------------- elastic
