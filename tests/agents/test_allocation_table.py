@@ -25,3 +25,18 @@ def test_lookups_equal_the_function_inside_and_outside_the_box() -> None:
     frac = rng.random((5, 3)) * 3
     np.testing.assert_array_equal(table(frac), _fn(frac))  # fractional allocations: the function
     np.testing.assert_array_equal(table(np.array([2, 3, 1])), _fn(np.array([[2, 3, 1]])))
+
+
+def test_the_unchecked_nnls_equals_scipys() -> None:
+    """``_monotone._nnls`` (the compiled routine without the argument checks) returns what
+    :func:`scipy.optimize.nnls` returns, bit for bit, on random problems of the fits' shapes."""
+    from scipy.optimize import nnls
+
+    from agents.baselines._monotone import _nnls
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        m, n = int(rng.integers(2, 40)), int(rng.integers(1, 15))
+        a = rng.normal(size=(m, n))
+        b = rng.normal(size=m) * 3
+        np.testing.assert_array_equal(_nnls(a, b, 50 * n), nnls(a, b, maxiter=50 * n)[0])
