@@ -248,3 +248,22 @@ def test_committed_transfer_checkpoints_are_their_settings_and_play():
             f"hgat:{store / 'rate1'}", "tapfinger-synthetic", [0], arrival_rate=1.0, num_tasks=12
         )
     assert rec["tasks_completed"] == 12
+
+
+def test_preset_tables_script_on_a_tiny_setting(capsys):
+    """The per-preset tables script benches, tables and ranks (no file is written)."""
+    mod = _load("preset_tables")
+    assert mod.main(["--seeds", "1", "--presets", "tapfinger-synthetic,tapfinger-sjf", "--workers", "1",
+                     "--schedulers", "min,fair-share,random", "--no-write"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert out.count("| scheduler | mean JCT") == 2 and "| lower-bound |" in out
+    assert "| tapfinger-sjf | " in out  # the ranking row of the non-reference preset
+    assert mod.kendall_tau([1.0, 2.0, 3.0], [3.0, 2.0, 1.0]) == -1.0
+
+
+def test_results_md_holds_the_committed_preset_tables():
+    """docs/results.md's per-preset block is what the script writes from the committed JSON."""
+    mod = _load("preset_tables")
+    res = json.loads(mod.OUT.read_text())
+    assert set(res["tables"]) == set(mod.PRESETS)
+    assert f"<!-- presets:start -->\n{mod.markdown(res)}<!-- presets:end -->" in mod.RESULTS.read_text()
