@@ -271,6 +271,7 @@ class ObservationBuilder:
         self._packed_consts = tuple(self.consts)
         self._width = int(self.nvec.sum())
         self._active_cache: dict[int, NDArray[np.bool_]] = {}
+        self._block_cache: dict[int, tuple[tuple[str, tuple[int, ...], type[Any]], ...]] = {}
 
     # ------------------------------------------------------------------------------- spaces
     @cached_property
@@ -354,32 +355,46 @@ class ObservationBuilder:
 
         Fresh arrays on every call (safe to keep in a rollout buffer).
         """
-        st = sim.state
-        b, n, p, m, r = sim.batch_size, self.n, self.p, self.m, self.r
-        out: dict[str, NDArray[Any]] = {
-            "clusters": np.empty((b, n, n, self.f_cluster), dtype=_F32),
-            "pending": np.empty((b, n, p, self.f_pending), dtype=_F32),
-            "pending_mask": np.empty((b, n, p), dtype=np.int8),
-            "running": np.empty((b, n, m, self.f_running), dtype=_F32),
-            "running_mask": np.empty((b, n, m), dtype=np.int8),
-            "alloc_mask": np.empty((b, n, p, r, self.l_max), dtype=np.int8),
-            "action_mask": np.empty((b, n, self._width), dtype=np.int8),
-            "clock": np.empty((b, n, 2), dtype=np.int64),
-            "cluster_info": np.empty((b, n, n, r + 3), dtype=np.int64),
-            "pending_info": np.empty((b, n, p, r + 5), dtype=np.int64),
-            "running_info": np.empty((b, n, m, 2 * r + 3), dtype=np.int64),
-        }
+        b = sim.batch_size
+        empty = np.empty
+        out: dict[str, NDArray[Any]] = {key: empty(shape, dtype) for key, shape, dtype in self._blocks(b)}
         blocks = tuple(out.values())  # the order of K.OBSERVE_BLOCKS
-        K.observe(self._active(b), st.packed(), sim.packed_consts, self._packed_consts, blocks)
+        K.observe(self._active(b), sim.state.packed(), sim.packed_consts, self._packed_consts, blocks)
         return out
+
+    def _blocks(self, batch: int) -> tuple[tuple[str, tuple[int, ...], type[Any]], ...]:
+        """``(key, shape, dtype)`` of each block of :meth:`batch` for ``batch`` episodes, in the
+        order of ``K.OBSERVE_BLOCKS`` (made once per batch size)."""
+        spec = self._block_cache.get(batch)
+        if spec is None:
+            b, n, p, m, r = batch, self.n, self.p, self.m, self.r
+            shapes: dict[str, tuple[tuple[int, ...], type[Any]]] = {
+                "clusters": ((b, n, n, self.f_cluster), _F32),
+                "pending": ((b, n, p, self.f_pending), _F32),
+                "pending_mask": ((b, n, p), np.int8),
+                "running": ((b, n, m, self.f_running), _F32),
+                "running_mask": ((b, n, m), np.int8),
+                "alloc_mask": ((b, n, p, r, self.l_max), np.int8),
+                "action_mask": ((b, n, self._width), np.int8),
+                "clock": ((b, n, 2), np.int64),
+                "cluster_info": ((b, n, n, r + 3), np.int64),
+                "pending_info": ((b, n, p, r + 5), np.int64),
+                "running_info": ((b, n, m, 2 * r + 3), np.int64),
+            }
+            if tuple(shapes) != K.OBSERVE_BLOCKS:  # pragma: no cover
+                raise RuntimeError("the observation blocks must be K.OBSERVE_BLOCKS, in order")
+            spec = self._block_cache[batch] = tuple((k, s, d) for k, (s, d) in shapes.items())
+        return spec
 
     @staticmethod
     def agent_views(
         batch: dict[str, NDArray[Any]], agents: list[str], b: int = 0
     ) -> dict[str, dict[str, NDArray[Any]]]:
         """``{agent: {key: array}}`` views of episode ``b`` of a :meth:`batch` (agents in index order)."""
-        items = tuple(batch.items())
-        return {a: {key: arr[b, i] for key, arr in items} for i, a in enumerate(agents)}
+        keys = tuple(batch)
+        # zip over each block's agent rows (iterating an (N, ...) array yields its row views)
+        rows = zip(*(arr[b] for arr in batch.values()))
+        return {a: dict(zip(keys, views)) for a, views in zip(agents, rows)}
 
     def per_agent(self, sim: Simulator, agents: list[str], b: int = 0) -> dict[str, dict[str, NDArray[Any]]]:
         """``{agent: {key: array}}`` of episode ``b`` for ``agents`` (named ``cluster_i``, in index order)."""

@@ -47,7 +47,10 @@ try:  # numba is optional: the kernels are plain Python without it
 
     def _jit_inner(fn: F) -> F:
         # inlined into the kernels that call it: a helper that takes the state struct would
-        # otherwise receive a copy of the whole struct (dozens of array descriptors) per call
+        # otherwise receive a copy of the whole struct (dozens of array descriptors) per call.
+        # Even inlined, each call that passes a struct updates the reference count of every array
+        # in it (about 0.2 us for the state's): a helper called per episode, cluster or task
+        # takes the arrays it reads, or the state once with the loop over episodes inside it
         return numba.njit(cache=True, nogil=True, inline="always")(fn)  # type: ignore[return-value]
 
     HAVE_NUMBA = True
@@ -318,7 +321,7 @@ def resolve_conflicts(
                         tie_agents[num_ties, k] = i
                         k += 1
                     else:  # not among the best: loses whatever happens to the others
-                        _lose(b, i, s, o)
+                        _lose(b, i, s.num_conflicts, o)
                 if k > 1:  # a draw among the best is needed: left to the caller
                     for x in range(k, n):
                         tie_agents[num_ties, x] = -1
@@ -329,19 +332,19 @@ def resolve_conflicts(
 
 
 @_jit_inner
-def _lose(b: int, i: int, s: StateArrays, o: PickOutcome) -> None:
-    """Agent ``i`` of episode ``b`` lost a conflict: nothing placed, counted."""
+def _lose(b: int, i: int, num_conflicts: I64, o: PickOutcome) -> None:
+    """Agent ``i`` of episode ``b`` lost a conflict: nothing placed, counted (``num_conflicts``)."""
     o.placed[b, i] = False
     o.conflict[b, i] = True
     for r in range(o.alloc.shape[2]):
         o.alloc[b, i, r] = 0
-    s.num_conflicts[b] += 1
+    num_conflicts[b] += 1
 
 
 @_jit
 def lose(b: int, i: int, state: Packed, outcome: Packed) -> None:
     """Agent ``i`` of episode ``b`` lost a conflict (a drawn tie): nothing placed, counted."""
-    _lose(b, i, StateArrays(*state), PickOutcome(*outcome))
+    _lose(b, i, StateArrays(*state).num_conflicts, PickOutcome(*outcome))
 
 
 @_jit
@@ -543,7 +546,10 @@ def finish_slot_end(
                 _show_hidden(b, c, s)
         s.t[b] += 1
         s.round_in_slot[b] = 0
-        _arrive(b, s)
+    _arrive(active, s)  # every active episode's (episodes are independent: the same as one by one)
+    for b in range(nb):
+        if not active[b]:
+            continue
         # refill: queued tasks (oldest first) move into free pending positions
         for i in range(n):
             if s.queue_len[b, i] == 0:
@@ -589,38 +595,39 @@ def _show_hidden(b: int, c: int, s: StateArrays) -> None:
 
 # ------------------------------------------------------------------------------------ arrivals
 @_jit_inner
-def _arrive(b: int, s: StateArrays) -> None:
-    """Episode ``b``'s tasks with ``arrival_slot <= t`` arrive: each visible agent gives them its
-    first free pending positions (in id order), the rest join the tail of its queue."""
-    n, p = s.pending.shape[1], s.pending.shape[2]
-    start = s.num_arrived[b]
-    stop = start
-    while stop < s.num_tasks[b] and s.arrival_slot[b, stop] <= s.t[b]:
-        stop += 1
-    for k in range(start, stop):
-        s.status[b, k] = WAITING
-    s.num_arrived[b] = stop
-    for i in range(n):
-        x = 0
+def _arrive(active: Bool, s: StateArrays) -> None:
+    """In each episode ``b`` with ``active[b]``, the tasks with ``arrival_slot <= t`` arrive:
+    each visible agent gives them its first free pending positions (in id order), the rest join
+    the tail of its queue."""
+    nb, n, p = s.pending.shape
+    for b in range(nb):
+        if not active[b]:
+            continue
+        start = s.num_arrived[b]
+        stop = start
+        while stop < s.num_tasks[b] and s.arrival_slot[b, stop] <= s.t[b]:
+            stop += 1
         for k in range(start, stop):
-            if not s.visible[b, k, i]:
-                continue
-            while x < p and s.pending[b, i, x] >= 0:
-                x += 1
-            if x < p:
-                s.pending[b, i, x] = k
-            else:
-                s.in_queue[b, i, k] = True
-                s.queue_len[b, i] += 1
+            s.status[b, k] = WAITING
+        s.num_arrived[b] = stop
+        for i in range(n):
+            x = 0
+            for k in range(start, stop):
+                if not s.visible[b, k, i]:
+                    continue
+                while x < p and s.pending[b, i, x] >= 0:
+                    x += 1
+                if x < p:
+                    s.pending[b, i, x] = k
+                else:
+                    s.in_queue[b, i, k] = True
+                    s.queue_len[b, i] += 1
 
 
 @_jit
 def arrive_first(active: Bool, state: Packed) -> None:
     """At reset: the tasks of slot ``t`` arrive (the queues are empty, so no refill is needed)."""
-    s = StateArrays(*state)
-    for b in range(s.pending.shape[0]):
-        if active[b]:
-            _arrive(b, s)
+    _arrive(active, StateArrays(*state))
 
 
 # -------------------------------------------------------------------------------- observations
@@ -637,19 +644,19 @@ def observe(active: Bool, state: Packed, sim: Packed, obs: Packed, out: Packed) 
     exact = ExactBlocks(blocks.clock, blocks.cluster_info, blocks.pending_info, blocks.running_info)
     nb, n, p = s.pending.shape
     r_count = s.free.shape[2]
+    m = s.run_table.shape[2]
     l_max = alloc_mask.shape[4]
     width = action_mask.shape[2] // oc.picks
     f_base = oc.cl_is_self
     upper = np.empty(r_count, dtype=np.int64)
     lo_any = np.empty(r_count, dtype=np.int64)  # per resource: the lowest feasible level of any slot
     base = np.empty((n, f_base), dtype=np.float32)
-    scratch = np.empty(s.run_table.shape[2], dtype=np.int64)
     for b in range(nb):
         if not active[b]:
             continue
         tb = s.t[b]
         for j in range(n):
-            _cluster_row(b, j, s, c, oc, base[j], 0)
+            _cluster_row(b, j, s.free, s.pending, s.queue_len, s.running_count, m, c.capacity, oc, base[j], 0)
         for i in range(n):
             for j in range(n):
                 for f in range(f_base):
@@ -674,7 +681,19 @@ def observe(active: Bool, state: Packed, sim: Packed, obs: Packed, out: Packed) 
                     continue
                 pending_mask[b, i, x] = 1
                 action_mask[b, i, x] = 1
-                _task_row(b, tid, s, oc, tb, pend_feat[b, i, x], 0)
+                _task_row(
+                    b,
+                    tid,
+                    s.type_idx,
+                    s.min_request,
+                    s.arrival_slot,
+                    s.num_visible,
+                    n,
+                    oc,
+                    tb,
+                    pend_feat[b, i, x],
+                    0,
+                )
                 pend_feat[b, i, x, oc.pe_delay] = s.delay_slots[b, tid, i] / oc.time_scale
                 fits = True
                 for r in range(r_count):
@@ -703,27 +722,32 @@ def observe(active: Bool, state: Packed, sim: Packed, obs: Packed, out: Packed) 
             for k in range(1, oc.picks):
                 for x in range(width):
                     action_mask[b, i, k * width + x] = action_mask[b, i, x]
-            _running_block(b, i, s, oc, tb, running[b, i], running_mask[b, i])
-        _exact_rows(b, s, exact, scratch)
+            _running_block(
+                b,
+                i,
+                s.run_table,
+                s.type_idx,
+                s.alloc,
+                s.placed_slot,
+                oc,
+                tb,
+                running[b, i],
+                running_mask[b, i],
+            )
+    _exact_rows(active, s, exact)
 
 
 @_jit
 def observe_exact(active: Bool, state: Packed, exact: Packed) -> None:
     """Only the exact blocks (:class:`ExactBlocks`) of the episodes with ``active[b]`` (what
     :func:`observe` writes after the float blocks)."""
-    s = StateArrays(*state)
-    ex = ExactBlocks(*exact)
-    scratch = np.empty(s.run_table.shape[2], dtype=np.int64)
-    for b in range(s.pending.shape[0]):
-        if active[b]:
-            _exact_rows(b, s, ex, scratch)
+    _exact_rows(active, StateArrays(*state), ExactBlocks(*exact))
 
 
 @_jit_inner
-def _exact_rows(b: int, st: StateArrays, ex: ExactBlocks, scratch: I64) -> None:
-    """Every agent's exact blocks of episode ``b`` (``N`` clusters, ``P`` pending positions,
-    ``M`` running rows, ``R`` resources; empty rows are ``-1`` throughout; ``scratch`` is an
-    ``(M,)`` work buffer):
+def _exact_rows(active: Bool, st: StateArrays, ex: ExactBlocks) -> None:
+    """Every agent's exact blocks of each episode ``b`` with ``active[b]`` (``N`` clusters, ``P``
+    pending positions, ``M`` running rows, ``R`` resources; empty rows are ``-1`` throughout):
 
     * ``clock``: slot index, decision rounds already played in the slot.
     * ``cluster_info``: per cluster, free units (R), occupied pending positions, overflow-queue
@@ -741,74 +765,77 @@ def _exact_rows(b: int, st: StateArrays, ex: ExactBlocks, scratch: I64) -> None:
     n, p = pending.shape[1], pending.shape[2]
     r_count = free.shape[2]
     m = run_table.shape[2]
-    # every agent sees the same cluster rows: agent 0's are computed, the others copy them
-    for c in range(n):
-        occ = 0
-        for s in range(p):
-            if pending[b, c, s] >= 0:
-                occ += 1
-        for r in range(r_count):
-            cluster_info[b, 0, c, r] = free[b, c, r]
-        cluster_info[b, 0, c, r_count] = occ
-        cluster_info[b, 0, c, r_count + 1] = st.queue_len[b, c]
-        cluster_info[b, 0, c, r_count + 2] = st.running_count[b, c]
-    shown = scratch
-    for i in range(n):
-        clock[b, i, 0] = st.t[b]
-        clock[b, i, 1] = st.round_in_slot[b]
-        if i > 0:
-            for c in range(n):
-                for f in range(r_count + 3):
-                    cluster_info[b, i, c, f] = cluster_info[b, 0, c, f]
-        for s in range(p):
-            tid = pending[b, i, s]
-            row = pending_info[b, i, s]
-            if tid < 0:
-                for f in range(r_count + 5):
-                    row[f] = -1
-                continue
-            row[0] = tid
-            row[1] = st.type_idx[b, tid]
-            row[2] = st.arrival_slot[b, tid]
-            row[3] = st.delay_slots[b, tid, i]
-            row[4] = st.num_visible[b, tid]
+    shown = np.empty(m, dtype=np.int64)
+    for b in range(pending.shape[0]):
+        if not active[b]:
+            continue
+        # every agent sees the same cluster rows: agent 0's are computed, the others copy them
+        for c in range(n):
+            occ = 0
+            for s in range(p):
+                if pending[b, c, s] >= 0:
+                    occ += 1
             for r in range(r_count):
-                row[5 + r] = st.min_request[b, tid, r]
-        # every task holding units is shown (at most M of them: EnvConfig.max_running), in
-        # its running-table row; the rows left are filled with the tasks holding units that
-        # have no row (after a preemption), then the preempted tasks (no units) with a row
-        for x in range(m):
-            tid = run_table[b, i, x]
-            shown[x] = tid if tid >= 0 and _holds(task_alloc, b, tid) else -1
-        x = 0
-        if st.run_hidden[b, i] > 0:
-            for k in range(st.num_arrived[b]):
-                if st.status[b, k] == RUNNING and st.host[b, k] == i and st.run_row[b, k] < 0:
-                    if _holds(task_alloc, b, k):
-                        while x < m and shown[x] >= 0:
-                            x += 1
-                        if x < m:
-                            shown[x] = k
-        for y in range(m):
-            tid = run_table[b, i, y]
-            if tid >= 0 and not _holds(task_alloc, b, tid):
-                while x < m and shown[x] >= 0:
-                    x += 1
-                if x < m:
-                    shown[x] = tid
-        for x in range(m):
-            tid = shown[x]
-            row = running_info[b, i, x]
-            if tid < 0:
-                for f in range(2 * r_count + 3):
-                    row[f] = -1
-                continue
-            row[0] = tid
-            row[1] = st.type_idx[b, tid]
-            row[2] = st.placed_slot[b, tid]
-            for r in range(r_count):
-                row[3 + r] = task_alloc[b, tid, r]
-                row[3 + r_count + r] = st.min_request[b, tid, r]
+                cluster_info[b, 0, c, r] = free[b, c, r]
+            cluster_info[b, 0, c, r_count] = occ
+            cluster_info[b, 0, c, r_count + 1] = st.queue_len[b, c]
+            cluster_info[b, 0, c, r_count + 2] = st.running_count[b, c]
+        for i in range(n):
+            clock[b, i, 0] = st.t[b]
+            clock[b, i, 1] = st.round_in_slot[b]
+            if i > 0:
+                for c in range(n):
+                    for f in range(r_count + 3):
+                        cluster_info[b, i, c, f] = cluster_info[b, 0, c, f]
+            for s in range(p):
+                tid = pending[b, i, s]
+                row = pending_info[b, i, s]
+                if tid < 0:
+                    for f in range(r_count + 5):
+                        row[f] = -1
+                    continue
+                row[0] = tid
+                row[1] = st.type_idx[b, tid]
+                row[2] = st.arrival_slot[b, tid]
+                row[3] = st.delay_slots[b, tid, i]
+                row[4] = st.num_visible[b, tid]
+                for r in range(r_count):
+                    row[5 + r] = st.min_request[b, tid, r]
+            # every task holding units is shown (at most M of them: EnvConfig.max_running), in
+            # its running-table row; the rows left are filled with the tasks holding units that
+            # have no row (after a preemption), then the preempted tasks (no units) with a row
+            for x in range(m):
+                tid = run_table[b, i, x]
+                shown[x] = tid if tid >= 0 and _holds(task_alloc, b, tid) else -1
+            x = 0
+            if st.run_hidden[b, i] > 0:
+                for k in range(st.num_arrived[b]):
+                    if st.status[b, k] == RUNNING and st.host[b, k] == i and st.run_row[b, k] < 0:
+                        if _holds(task_alloc, b, k):
+                            while x < m and shown[x] >= 0:
+                                x += 1
+                            if x < m:
+                                shown[x] = k
+            for y in range(m):
+                tid = run_table[b, i, y]
+                if tid >= 0 and not _holds(task_alloc, b, tid):
+                    while x < m and shown[x] >= 0:
+                        x += 1
+                    if x < m:
+                        shown[x] = tid
+            for x in range(m):
+                tid = shown[x]
+                row = running_info[b, i, x]
+                if tid < 0:
+                    for f in range(2 * r_count + 3):
+                        row[f] = -1
+                    continue
+                row[0] = tid
+                row[1] = st.type_idx[b, tid]
+                row[2] = st.placed_slot[b, tid]
+                for r in range(r_count):
+                    row[3 + r] = task_alloc[b, tid, r]
+                    row[3 + r_count + r] = st.min_request[b, tid, r]
 
 
 @_jit_inner
@@ -820,52 +847,92 @@ def _holds(task_alloc: I64, b: int, tid: int) -> bool:
     return False
 
 
+# The three row helpers below take the state's arrays they read, not the state struct (they are
+# called per cluster or task: see _jit_inner).
 @_jit_inner
-def _cluster_row(b: int, j: int, s: StateArrays, c: SimConsts, oc: ObsConsts, out: F32, o: int) -> None:
+def _cluster_row(
+    b: int,
+    j: int,
+    free: I64,
+    pending: I64,
+    queue_len: I64,
+    running_count: I64,
+    m: int,
+    capacity: I64,
+    oc: ObsConsts,
+    out: F32,
+    o: int,
+) -> None:
     """Cluster ``j``'s features before the is-self flag into ``out[o : o + cl_is_self]``: free /
-    capacity (R), capacity relative to the largest (R), pending / P, queue / P, running / M."""
-    r_count = s.free.shape[2]
-    p = s.pending.shape[2]
+    capacity (R), capacity relative to the largest (R), pending / P, queue / P, running / M
+    (``m``); the arrays are the state's fields of these names, ``capacity`` the config's."""
+    r_count = free.shape[2]
+    p = pending.shape[2]
     occ = 0
     for x in range(p):
-        if s.pending[b, j, x] >= 0:
+        if pending[b, j, x] >= 0:
             occ += 1
     for r in range(r_count):
-        out[o + oc.cl_free + r] = s.free[b, j, r] / c.capacity[j, r]
+        out[o + oc.cl_free + r] = free[b, j, r] / capacity[j, r]
         out[o + oc.cl_capacity + r] = oc.cap_rel[j, r]
     out[o + oc.cl_pending] = occ / p
-    out[o + oc.cl_queue] = s.queue_len[b, j] / p
-    out[o + oc.cl_running] = s.running_count[b, j] / s.run_table.shape[2]
+    out[o + oc.cl_queue] = queue_len[b, j] / p
+    out[o + oc.cl_running] = running_count[b, j] / m
 
 
 @_jit_inner
-def _task_row(b: int, tid: int, s: StateArrays, oc: ObsConsts, tb: int, out: F32, o: int) -> None:
+def _task_row(
+    b: int,
+    tid: int,
+    type_idx: I64,
+    min_request: I64,
+    arrival_slot: I64,
+    num_visible: I64,
+    n: int,
+    oc: ObsConsts,
+    tb: int,
+    out: F32,
+    o: int,
+) -> None:
     """Task ``tid``'s pending features before the delay into ``out[o : o + pe_delay]``: type
-    one-hot (K), min request / max units (R), waiting time / time_scale, clusters that see it / N."""
-    r_count = s.min_request.shape[2]
-    out[o + oc.pe_type + s.type_idx[b, tid]] = 1.0
+    one-hot (K), min request / max units (R), waiting time / time_scale, clusters that see it / N
+    (``n``); the arrays are the state's fields of these names."""
+    r_count = min_request.shape[2]
+    out[o + oc.pe_type + type_idx[b, tid]] = 1.0
     for r in range(r_count):
-        out[o + oc.pe_min_request + r] = s.min_request[b, tid, r] / oc.max_level_f[r]
-    out[o + oc.pe_waiting] = (tb - s.arrival_slot[b, tid]) / oc.time_scale
-    out[o + oc.pe_num_visible] = s.num_visible[b, tid] / s.pending.shape[1]
+        out[o + oc.pe_min_request + r] = min_request[b, tid, r] / oc.max_level_f[r]
+    out[o + oc.pe_waiting] = (tb - arrival_slot[b, tid]) / oc.time_scale
+    out[o + oc.pe_num_visible] = num_visible[b, tid] / n
 
 
 @_jit_inner
-def _running_block(b: int, i: int, s: StateArrays, oc: ObsConsts, tb: int, out: F32, out_mask: I8) -> None:
-    """Running-task features of cluster ``i`` in running-table order."""
-    r_count = s.alloc.shape[2]
-    for x in range(s.run_table.shape[2]):
-        tid = s.run_table[b, i, x]
+def _running_block(
+    b: int,
+    i: int,
+    run_table: I64,
+    type_idx: I64,
+    task_alloc: I64,
+    placed_slot: I64,
+    oc: ObsConsts,
+    tb: int,
+    out: F32,
+    out_mask: I8,
+) -> None:
+    """Running-task features of cluster ``i`` in running-table order (the arrays are the state's
+    fields of these names, ``task_alloc`` its ``alloc``)."""
+    r_count = task_alloc.shape[2]
+    for x in range(run_table.shape[2]):
+        tid = run_table[b, i, x]
         for f in range(out.shape[1]):
             out[x, f] = 0.0
         if tid < 0:
             out_mask[x] = 0
             continue
         out_mask[x] = 1
-        out[x, oc.ru_type + s.type_idx[b, tid]] = 1.0
+        out[x, oc.ru_type + type_idx[b, tid]] = 1.0
         for r in range(r_count):
-            out[x, oc.ru_alloc + r] = s.alloc[b, tid, r] / oc.max_level_f[r]
-        out[x, oc.ru_age] = (tb - s.placed_slot[b, tid]) / oc.time_scale
+            out[x, oc.ru_alloc + r] = task_alloc[b, tid, r] / oc.max_level_f[r]
+        out[x, oc.ru_age] = (tb - placed_slot[b, tid]) / oc.time_scale
 
 
 @_jit
@@ -891,7 +958,7 @@ def global_state(active: Bool, state: Packed, sim: Packed, obs: Packed, out: F32
         row[:] = 0.0
         o = 0
         for j in range(n):
-            _cluster_row(b, j, s, c, oc, row, o)
+            _cluster_row(b, j, s.free, s.pending, s.queue_len, s.running_count, m, c.capacity, oc, row, o)
             o += f_cluster
         cnt = 0
         for j in range(n):
@@ -912,7 +979,19 @@ def global_state(active: Bool, state: Packed, sim: Packed, obs: Packed, out: F32
         o_run = o_mask + pool
         for x in range(u):
             tid = ids[x]
-            _task_row(b, tid, s, oc, tb, row, o_pool + x * f_task)
+            _task_row(
+                b,
+                tid,
+                s.type_idx,
+                s.min_request,
+                s.arrival_slot,
+                s.num_visible,
+                n,
+                oc,
+                tb,
+                row,
+                o_pool + x * f_task,
+            )
             for j in range(n):
                 row[o_vis + x * n + j] = 1.0 if s.visible[b, tid, j] else 0.0
                 hit = 0.0
@@ -922,7 +1001,9 @@ def global_state(active: Bool, state: Packed, sim: Packed, obs: Packed, out: F32
                 row[o_slot + x * n + j] = hit
             row[o_mask + x] = 1.0
         for j in range(n):
-            _running_block(b, j, s, oc, tb, running, running_mask)
+            _running_block(
+                b, j, s.run_table, s.type_idx, s.alloc, s.placed_slot, oc, tb, running, running_mask
+            )
             for x in range(m):
                 for f in range(f_run):
                     row[o_run + (j * m + x) * f_run + f] = running[x, f]

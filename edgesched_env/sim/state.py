@@ -304,15 +304,15 @@ class PickOutcome(NamedTuple):
     @classmethod
     def empty(cls, batch: int, n: int, r: int) -> PickOutcome:
         """All-False outcome arrays (task -1); the six flags are rows of one zeroed block."""
-        placed, noop, empty_slot, infeasible, clipped, conflict = np.zeros((6, batch, n), dtype=bool)
+        flags = np.zeros((6, batch, n), dtype=bool)  # indexed, not unpacked: faster for 6 rows
         return cls(
             np.full((batch, n), -1, np.int64),
-            placed,
-            noop,
-            empty_slot,
-            infeasible,
-            clipped,
-            conflict,
+            flags[0],
+            flags[1],
+            flags[2],
+            flags[3],
+            flags[4],
+            flags[5],
             np.zeros((batch, n, r), np.int64),
         )
 
