@@ -123,3 +123,27 @@ def test_moving_average_of_the_utilisation_plot() -> None:
     assert moving_average(np.array([0.0, 0.0, 3.0, 0.0, 0.0]), 3).tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]
     assert moving_average(np.array([1.0, 3.0, 5.0]), 9).tolist() == [2.0, 3.0, 4.0]  # shrinks at the ends
     assert moving_average(np.zeros(0)).shape == (0,)
+
+
+def test_bench_worker_exits_without_the_interpreter_teardown(tmp_path: Path) -> None:
+    """``_worker_init`` ends a worker right after the exit handlers: they still run and stdout is
+    flushed, but no module is torn down (a global's ``__del__`` would print at teardown)."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "handler-ran"
+    code = (
+        "import atexit, sys\n"
+        "from agents.bench import _worker_init\n"
+        "_worker_init()\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').write('ran'))\n"
+        "class Late:\n"
+        "    def __del__(self):\n"
+        "        print('torn down', flush=True)\n"
+        "late = Late()\n"
+        "sys.stdout.write('unflushed')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "unflushed"
+    assert marker.read_text() == "ran"
