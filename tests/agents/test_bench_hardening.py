@@ -147,3 +147,31 @@ def test_bench_worker_exits_without_the_interpreter_teardown(tmp_path: Path) -> 
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "unflushed"
     assert marker.read_text() == "ran"
+
+
+def test_gantt_draws_every_placed_task_once_in_its_lane() -> None:
+    """One bar collection per (cluster, lane): every placed task is one bar, at its lane's height,
+    spanning placement to completion (an unfinished task to the end)."""
+    from agents.plots import _gantt, _pyplot
+
+    plt = _pyplot()
+    s = {
+        "placed_slot": np.array([0, 2, 1, -1, 5]),
+        "completion_slot": np.array([3, 4, 6, -1, -1]),
+        "cluster": np.array([0, 0, 1, 0, 0]),
+        "type_idx": np.array([0, 1, 2, 0, 1]),
+        "type_names": ("a", "b", "c"),
+        "capacity": np.ones((2, 1)),
+    }
+    fig, ax = plt.subplots()
+    try:
+        _gantt(ax, s, "t")
+        bars = sorted(
+            (round(float(v[0, 1]), 1), float(v[0, 0]), float(v[2, 0]))  # (bottom, start, end)
+            for coll in ax.collections
+            for v in (path.vertices for path in coll.get_paths())
+        )
+    finally:
+        plt.close(fig)
+    # cluster 0: lanes 0 (tasks 0 [0, 4), 4 [5, 7)) and 1 (task 1 [2, 5)); cluster 1 from 3 up
+    assert bars == [(0.0, 0.0, 4.0), (0.0, 5.0, 7.0), (1.0, 2.0, 5.0), (3.0, 1.0, 7.0)]
