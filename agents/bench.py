@@ -26,11 +26,13 @@ Outputs of :func:`write_outputs` in the output directory:
 
 from __future__ import annotations
 
+import atexit
 import csv
 import dataclasses
 import json
 import math
 import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -58,6 +60,7 @@ __all__ = [
     "format_table",
     "run_bench",
     "run_cell",
+    "start_workers",
     "summarize",
     "t_quantile_975",
     "write_outputs",
@@ -169,6 +172,48 @@ def _record(cell: Cell, seed: int, preset: str, metrics: Mapping[str, Any]) -> d
     }
     record.update(metrics)
     return record
+
+
+def _exit_now() -> None:
+    """Flush stdout and stderr, then end the process at once (exit status 0)."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    os._exit(0)
+
+
+def _worker_init() -> None:
+    """Initializer of a bench worker process: skip the interpreter's teardown at its exit.
+
+    A spawn worker ends with ``sys.exit``, which tears down every module and collects every
+    object the cells left (numba's dispatchers, the envs): 0.5-1 s per worker after a default
+    bench, and :meth:`ProcessPoolExecutor.shutdown` waits for it while the plots wait for the
+    shutdown. Registered first, :func:`_exit_now` runs after every other exit handler (they run
+    last-registered first) and then ends the process: by then the worker has sent all its
+    results (a result is written to the pipe before the next task is read) and has nothing
+    else to keep.
+    """
+    atexit.register(_exit_now)
+
+
+def _warm() -> None:
+    """A no-op task: unpickling it imports this module (numpy, the env) in the worker."""
+
+
+def start_workers(workers: int) -> ProcessPoolExecutor:
+    """``workers`` bench worker processes, started now (spawn; see :func:`_worker_init`).
+
+    Each is sent a no-op task at once, so that its start (about a second of imports) overlaps
+    whatever the caller does next, e.g. checking the arguments. Pass it to :func:`run_bench`
+    and :func:`agents.plots.plot_all` as ``executor``; the caller shuts it down.
+    """
+    # "spawn": fresh interpreters, the same on every OS, and safe whatever threads this
+    # process runs (a progress bar's monitor thread, a notebook's kernel).
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+    for _ in range(workers):  # the pool starts a process per submit while none is idle
+        pool.submit(_warm)
+    return pool
 
 
 def _split(seeds: list[int], parts: int) -> list[tuple[int, ...]]:
@@ -293,6 +338,7 @@ def run_bench(
     instances: Mapping[str, Any] | None = None,
     backend: str = "process",
     address: str | None = None,
+    executor: ProcessPoolExecutor | None = None,
     **env_overrides: Any,
 ) -> BenchResult:
     """Run every scheduler on every seed (and the lower bound), serially or in processes.
@@ -313,6 +359,9 @@ def run_bench(
             CPUs; ``"auto"``: the running cluster). Cells are independent and seeded, so the
             records are identical to the serial run's whatever runs them.
         address: the Ray cluster (``backend="ray"`` only).
+        executor: the worker processes of ``workers > 1`` (:func:`start_workers`, started
+            early and kept for the plots by ``edgesched bench``); ``None``: started here and
+            shut down on return. It is stopped on Ctrl-C or a failed cell either way.
         **env_overrides: env config overrides (``num_tasks=40``, ...).
 
     Returns:
@@ -353,10 +402,7 @@ def run_bench(
                 for name in instances:
                     _INSTANCES.pop(name, None)
         else:
-            # "spawn": fresh interpreters, the same on every OS, and safe whatever threads this
-            # process runs (a progress bar's monitor thread, a notebook's kernel).
-            ctx = multiprocessing.get_context("spawn")
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            pool = executor if executor is not None else start_workers(workers)
             try:
                 futures = {pool.submit(run_cell, cell): cell for cell in cells}
                 for fut in as_completed(futures):
@@ -369,7 +415,8 @@ def run_bench(
                     proc.terminate()
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
-            pool.shutdown()
+            if executor is None:
+                pool.shutdown()
     except KeyboardInterrupt:
         bar.close()
         raise BenchInterrupted(_result(label, schedulers, seeds, cells, results, complete=False)) from None

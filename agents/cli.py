@@ -164,15 +164,7 @@ def _source(args: argparse.Namespace) -> Any:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from agents.baselines import heuristic_names
-    from agents.bench import (
-        BenchInterrupted,
-        check_bench,
-        check_writable,
-        format_table,
-        run_bench,
-        summarize,
-        write_outputs,
-    )
+    from agents.bench import start_workers
 
     names: list[str] = []
     for n in args.schedulers.split(","):
@@ -191,6 +183,36 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         if missing:
             raise ValueError(f"--vs {missing} are not among the benched schedulers {names}")
     seeds = list(range(args.seed_start, args.seed_start + args.seeds))
+    # the workers start first, so that their imports overlap the checks below; they run the
+    # cells, then draw two of the plots
+    pool = start_workers(args.workers) if args.workers > 1 and args.backend == "process" else None
+    try:
+        return _bench_with(args, names, overrides, vs, seeds, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _bench_with(
+    args: argparse.Namespace,
+    names: list[str],
+    overrides: dict[str, Any],
+    vs: list[str],
+    seeds: list[int],
+    pool: Any,
+) -> int:
+    """``edgesched bench`` once its names, overrides, ``--vs`` and seeds are parsed; ``pool``:
+    the worker processes of ``--workers`` > 1 (``None``: none)."""
+    from agents.bench import (
+        BenchInterrupted,
+        check_bench,
+        check_writable,
+        format_table,
+        run_bench,
+        summarize,
+        write_outputs,
+    )
+
     source = _source(args)
     label = args.preset if isinstance(source, str) else source.name.replace(":", "-")
     out_dir = args.out or f"bench-out/{label}"
@@ -205,6 +227,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             backend=args.backend,
             address=args.address,
+            executor=pool,
             **overrides,
         )
     except BenchInterrupted as stop:  # keep what finished
@@ -225,14 +248,16 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         "vs X = (X - scheduler) / X of the mean JCT"
     )
     print(format_table(rows, markdown=args.markdown, baselines=vs))
-    written += _draw_plots(result, out_dir, plots=not args.no_plots)
+    written += _draw_plots(result, out_dir, plots=not args.no_plots, executor=pool)
     print(f"wrote {len(written)} files to {out_dir}/")
     return 0
 
 
-def _draw_plots(result: Any, out_dir: str | Path, plots: bool) -> list[Path]:
+def _draw_plots(result: Any, out_dir: str | Path, plots: bool, executor: Any = None) -> list[Path]:
     """The plots of a bench or eval, drawn after its results are written (``plots``: not
-    ``--no-plots``); without matplotlib one line on stderr says how to get them, and nothing fails."""
+    ``--no-plots``; ``executor``: worker processes that draw some of them, see
+    :func:`agents.plots.plot_all`); without matplotlib one line on stderr says how to get them,
+    and nothing fails."""
     if not plots:
         return []
     from agents.plots import VIZ_HINT, matplotlib_available, plot_all
@@ -240,7 +265,7 @@ def _draw_plots(result: Any, out_dir: str | Path, plots: bool) -> list[Path]:
     if not matplotlib_available():
         print(f"no plots drawn ({VIZ_HINT}); the results are written", file=sys.stderr)
         return []
-    return plot_all(result, out_dir)
+    return plot_all(result, out_dir, executor=executor)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:

@@ -16,12 +16,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
+
     from agents.bench import BenchResult
 
 __all__ = ["VIZ_HINT", "gantt_lanes", "matplotlib_available", "plot_all"]
@@ -82,29 +85,66 @@ def _colors(names: list[str]) -> dict[str, Any]:
     return {n: cmap(i % 20) for i, n in enumerate(names)}
 
 
-def plot_all(result: BenchResult, out_dir: str | Path, gantt_scheduler: str | None = None) -> list[Path]:
-    """Write the five plots into ``out_dir``; return their paths."""
+def plot_all(
+    result: BenchResult,
+    out_dir: str | Path,
+    gantt_scheduler: str | None = None,
+    executor: Executor | None = None,
+) -> list[Path]:
+    """Write the five plots into ``out_dir``; return their paths (in the order of the module
+    docstring).
+
+    Args:
+        result: the benchmark.
+        out_dir: the directory written into.
+        gantt_scheduler: the scheduler of ``gantt.png`` (``None``: the non-oracle one with the
+            lowest mean JCT).
+        executor: worker processes (e.g. the bench's, :func:`agents.bench.start_workers`) that
+            draw ``utilization.png`` and ``gantt.png`` while this process draws the other three;
+            ``None``: all five here. The files do not depend on it.
+    """
+    out = Path(out_dir)
+    futures: dict[str, Future[Path]] = {}
+    if executor is not None:  # the two costliest there, first
+        for name, args in (("utilization", ()), ("gantt", (gantt_scheduler,))):
+            futures[name] = executor.submit(_draw, name, result, out, *args)
+    paths = {
+        name: _draw(name, result, out, *args)
+        for name, args in (("jct_cdf", ()), ("jct_box", ()), ("tasks_in_system", ()),
+                           ("utilization", ()), ("gantt", (gantt_scheduler,)))
+        if name not in futures
+    }  # fmt: skip
+    for name, fut in futures.items():
+        paths[name] = fut.result()
+    return [paths[name] for name in ("jct_cdf", "jct_box", "tasks_in_system", "utilization", "gantt")]
+
+
+def _draw(name: str, result: BenchResult, out: Path, *args: Any) -> Path:
+    """Draw the figure ``name`` of :func:`plot_all` into ``out`` (top-level, so that a worker
+    process can run it); return its path."""
+    return _FIGURES[name](result, out, *args)
+
+
+def _pooled(result: BenchResult, name: str) -> np.ndarray:
+    """Per-task JCTs (slots) of ``name`` over all seeds, in seed order."""
+    parts = [result.jct[(name, s)] for s in result.seeds if (name, s) in result.jct]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _jct_cdf(result: BenchResult, out: Path) -> Path:
     from agents.baselines import LOWER_BOUND
 
     plt = _pyplot()
-    out = Path(out_dir)
     names = list(result.schedulers)
     colors = _colors(names)
-    paths: list[Path] = []
-
-    def pooled(name: str) -> np.ndarray:
-        parts = [result.jct[(name, s)] for s in result.seeds if (name, s) in result.jct]
-        return np.concatenate(parts) if parts else np.zeros(0)
-
-    # JCT CDF
     fig, ax = plt.subplots(figsize=(8, 5))
     for name in names:
-        x = np.sort(pooled(name))
+        x = np.sort(_pooled(result, name))
         if x.shape[0]:
             ax.step(
                 x, np.arange(1, x.shape[0] + 1) / x.shape[0], where="post", label=name, color=colors[name]
             )
-    lb = np.sort(pooled(LOWER_BOUND))
+    lb = np.sort(_pooled(result, LOWER_BOUND))
     if lb.shape[0]:
         ax.step(lb, np.arange(1, lb.shape[0] + 1) / lb.shape[0], where="post", label=LOWER_BOUND,
                 color="black", linestyle="--")  # fmt: skip
@@ -114,21 +154,30 @@ def plot_all(result: BenchResult, out_dir: str | Path, gantt_scheduler: str | No
     ax.set_title(f"JCT CDF: {result.preset}, {len(result.seeds)} seeds pooled")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, ncol=2, loc="lower right")
-    paths.append(_save(fig, out / "jct_cdf.png"))
+    return _save(fig, out / "jct_cdf.png")
 
-    # JCT box plot
+
+def _jct_box(result: BenchResult, out: Path) -> Path:
+    from agents.baselines import LOWER_BOUND
+
+    plt = _pyplot()
+    names = list(result.schedulers)
     fig, ax = plt.subplots(figsize=(max(6, 0.7 * (len(names) + 1)), 5))
-    labels = [*names, LOWER_BOUND] if lb.shape[0] else names
-    data = [pooled(n) for n in labels]
+    labels = [*names, LOWER_BOUND] if _pooled(result, LOWER_BOUND).shape[0] else names
+    data = [_pooled(result, n) for n in labels]
     ax.boxplot(data, showfliers=True, flierprops={"markersize": 2})
     ax.set_xticks(range(1, len(labels) + 1), labels, rotation=45, ha="right", fontsize=8)
     ax.set_yscale("log")
     ax.set_ylabel("JCT (slots, log scale)")
     ax.set_title(f"JCT per task: {result.preset}")
     ax.grid(True, axis="y", alpha=0.3)
-    paths.append(_save(fig, out / "jct_box.png"))
+    return _save(fig, out / "jct_box.png")
 
-    # tasks in system over time
+
+def _tasks_in_system(result: BenchResult, out: Path) -> Path:
+    plt = _pyplot()
+    names = list(result.schedulers)
+    colors = _colors(names)
     fig, ax = plt.subplots(figsize=(8, 5))
     for name in names:
         s = result.series.get(name)
@@ -139,10 +188,15 @@ def plot_all(result: BenchResult, out_dir: str | Path, gantt_scheduler: str | No
     ax.set_title(f"Tasks in system: {result.preset}, seed {result.seeds[0]}")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
-    paths.append(_save(fig, out / "tasks_in_system.png"))
+    return _save(fig, out / "tasks_in_system.png")
 
-    # utilisation over time: small multiples (a row per scheduler, a column per resource), each
-    # the per-slot value (faint) under its moving average (bold), with the episode mean
+
+def _utilization(result: BenchResult, out: Path) -> Path:
+    """Small multiples (a row per scheduler, a column per resource), each the per-slot value
+    (faint) under its moving average (bold), with the episode mean."""
+    plt = _pyplot()
+    names = list(result.schedulers)
+    colors = _colors(names)
     any_series = next(iter(result.series.values()), None)
     res_names = list(any_series["resource_names"]) if any_series else []
     rows = [n for n in names if n in result.series and result.series[n]["used"].shape[0] > 0]
@@ -181,16 +235,26 @@ def plot_all(result: BenchResult, out_dir: str | Path, gantt_scheduler: str | No
         left=1.3 / width, right=1 - 0.15 / width, bottom=0.55 / height, top=1 - 0.75 / height,
         wspace=0.08, hspace=0.12,
     )  # fmt: skip
-    paths.append(_save(fig, out / "utilization.png", tight=False))
+    return _save(fig, out / "utilization.png", tight=False)
 
-    # Gantt chart
+
+def _gantt_figure(result: BenchResult, out: Path, gantt_scheduler: str | None = None) -> Path:
+    plt = _pyplot()
     gname = gantt_scheduler or _best_peer(result)
     s = result.series.get(gname) if gname else None
     fig, ax = plt.subplots(figsize=(11, 6))
     if s is not None:
         _gantt(ax, s, f"{gname}, {result.preset}, seed {result.seeds[0]}")
-    paths.append(_save(fig, out / "gantt.png"))
-    return paths
+    return _save(fig, out / "gantt.png")
+
+
+_FIGURES: dict[str, Callable[..., Path]] = {
+    "jct_cdf": _jct_cdf,
+    "jct_box": _jct_box,
+    "tasks_in_system": _tasks_in_system,
+    "utilization": _utilization,
+    "gantt": _gantt_figure,
+}
 
 
 def moving_average(x: np.ndarray, window: int | None = None) -> np.ndarray:
@@ -236,11 +300,14 @@ def _gantt(ax: Any, s: dict[str, Any], title: str) -> None:
         end = np.where(done[sel] >= 0, done[sel] + 1, end_all)
         lanes = gantt_lanes(start, end) if sel.shape[0] else np.zeros(0, dtype=np.int64)
         height = int(lanes.max()) + 1 if lanes.shape[0] else 1
-        for t, st, en, ln in zip(sel.tolist(), start.tolist(), end.tolist(), lanes.tolist()):
+        # one collection per lane (a broken_barh call draws its bars at one height), not one
+        # per task: 200 tasks' collections cost a quarter of a second to draw
+        for ln in range(height if sel.shape[0] else 0):
+            k = np.flatnonzero(lanes == ln)
             ax.broken_barh(
-                [(st, en - st)],
+                list(zip(start[k].tolist(), (end[k] - start[k]).tolist())),
                 (base + ln, 0.9),
-                facecolors=cmap(int(s["type_idx"][t]) % 10),
+                facecolors=[cmap(int(t) % 10) for t in s["type_idx"][sel[k]].tolist()],
                 edgecolor="white",
                 linewidth=0.5,
             )

@@ -72,6 +72,39 @@ def test_cli_bench_writes_everything(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "mean_jct_ci95" in csv_head and "vs_min" in csv_head
 
 
+def test_cli_bench_with_workers_writes_the_files_of_one_worker(tmp_path: Path) -> None:
+    """--workers 2 (cells and two of the plots in the worker processes) writes every file but
+    timings.json byte for byte as --workers 1 does."""
+    args = ["bench", "--schedulers", "min,optimus,tiresias", "--seeds", "2", "--set", "num_tasks=30"]
+    for workers in ("1", "2"):
+        assert main([*args, "--workers", workers, "--out", str(tmp_path / workers), "--no-progress"]) == 0
+    files = sorted(p.name for p in (tmp_path / "1").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "2").iterdir())
+    assert {"utilization.png", "gantt.png", "results.json"} <= set(files)
+    for name in files:
+        if name != "timings.json":
+            assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes(), name
+
+
+def test_run_bench_keeps_a_given_executor(tmp_path: Path) -> None:
+    """Workers from start_workers run the cells with the records of a serial run, and stay up
+    for the caller (who shuts them down)."""
+    from agents.bench import _warm, start_workers
+
+    names = ["min", "srtf"]
+    serial = run_bench("tapfinger-synthetic", names, [0, 1], workers=1, progress=False, **SMALL)
+    pool = start_workers(2)
+    try:
+        parallel = run_bench(
+            "tapfinger-synthetic", names, [0, 1], workers=2, progress=False, executor=pool, **SMALL
+        )
+        assert pool.submit(_warm).result(timeout=60) is None  # not shut down by run_bench
+    finally:
+        pool.shutdown()
+    assert parallel.records == serial.records
+    assert sorted(parallel.series) == sorted(serial.series) == names
+
+
 def test_cli_errors_are_clear(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--schedulers", "nope", "--seeds", "1", "--no-progress"]) == 2
     assert "unknown scheduler" in capsys.readouterr().err

@@ -123,3 +123,55 @@ def test_moving_average_of_the_utilisation_plot() -> None:
     assert moving_average(np.array([0.0, 0.0, 3.0, 0.0, 0.0]), 3).tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]
     assert moving_average(np.array([1.0, 3.0, 5.0]), 9).tolist() == [2.0, 3.0, 4.0]  # shrinks at the ends
     assert moving_average(np.zeros(0)).shape == (0,)
+
+
+def test_bench_worker_exits_without_the_interpreter_teardown(tmp_path: Path) -> None:
+    """``_worker_init`` ends a worker right after the exit handlers: they still run and stdout is
+    flushed, but no module is torn down (a global's ``__del__`` would print at teardown)."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "handler-ran"
+    code = (
+        "import atexit, sys\n"
+        "from agents.bench import _worker_init\n"
+        "_worker_init()\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').write('ran'))\n"
+        "class Late:\n"
+        "    def __del__(self):\n"
+        "        print('torn down', flush=True)\n"
+        "late = Late()\n"
+        "sys.stdout.write('unflushed')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "unflushed"
+    assert marker.read_text() == "ran"
+
+
+def test_gantt_draws_every_placed_task_once_in_its_lane() -> None:
+    """One bar collection per (cluster, lane): every placed task is one bar, at its lane's height,
+    spanning placement to completion (an unfinished task to the end)."""
+    from agents.plots import _gantt, _pyplot
+
+    plt = _pyplot()
+    s = {
+        "placed_slot": np.array([0, 2, 1, -1, 5]),
+        "completion_slot": np.array([3, 4, 6, -1, -1]),
+        "cluster": np.array([0, 0, 1, 0, 0]),
+        "type_idx": np.array([0, 1, 2, 0, 1]),
+        "type_names": ("a", "b", "c"),
+        "capacity": np.ones((2, 1)),
+    }
+    fig, ax = plt.subplots()
+    try:
+        _gantt(ax, s, "t")
+        bars = sorted(
+            (round(float(v[0, 1]), 1), float(v[0, 0]), float(v[2, 0]))  # (bottom, start, end)
+            for coll in ax.collections
+            for v in (path.vertices for path in coll.get_paths())
+        )
+    finally:
+        plt.close(fig)
+    # cluster 0: lanes 0 (tasks 0 [0, 4), 4 [5, 7)) and 1 (task 1 [2, 5)); cluster 1 from 3 up
+    assert bars == [(0.0, 0.0, 4.0), (0.0, 5.0, 7.0), (1.0, 2.0, 5.0), (3.0, 1.0, 7.0)]
