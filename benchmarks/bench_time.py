@@ -5,7 +5,8 @@ times more, each as a subprocess into a temporary ``--out``, and writes
 ``benchmarks/results/bench_time.json``: wall seconds of each timed run, their median, the summed
 per-cell seconds per scheduler (from the run's ``timings.json``; the cells run on 2 workers, so
 the sum is about twice the wall), and the machine (cores, Python, load average before the runs).
-The README quotes the median from that file.
+The README quotes the median from that file. Both sides run as ``python -m agents.cli`` started
+in their checkout, so each times its own code (not whichever checkout is installed).
 
 ``--baseline REF`` also times the same command on the code of git revision ``REF`` (checked out
 into a temporary worktree and run with this interpreter as ``python -m agents.cli``), the two
@@ -95,12 +96,15 @@ def main(argv: list[str] | None = None) -> int:
                 capture_output=True,
             )
         try:
-            run_once(cmd)  # warm-up
+            # this checkout's code, whatever the interpreter has installed (an editable install
+            # of another checkout, e.g. when run from a git worktree)
+            mine = module_command(cmd)
+            run_once(mine, cwd=ROOT)  # warm-up
             if args.baseline:
                 run_once(module_command(cmd), cwd=Path(wt))
             runs = []
             for _ in range(args.repeats):
-                runs.append(run_once(cmd))
+                runs.append(run_once(mine, cwd=ROOT))
                 if args.baseline:
                     base_walls.append(run_once(module_command(cmd), cwd=Path(wt))[0])
         finally:
